@@ -1,0 +1,99 @@
+"""Checks a campaign must pass before it can be synced: templates, variables, SMS length."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment, TemplateSyntaxError, meta
+
+from nurture.campaigns.definition import CampaignDefinition
+from nurture.consent.models import Channel
+from nurture.messages.render import (
+    TEMPLATE_VARIABLES,
+    Clinic,
+    MessageContext,
+    TemplateProblem,
+    render_email,
+    render_sms,
+)
+from nurture.messages.segments import count_segments
+
+# A long-ish name and realistic URL lengths, so the SMS length check is honest.
+SAMPLE_CONTEXT = MessageContext(
+    first_name="Christabelle",
+    clinic=Clinic("Riverside Physical Therapy", "+12175550142", "120 Main Street, Springfield"),
+    article_url="https://care.riverside-pt.example/articles/tight-hamstrings/read",
+    booking_url="https://care.riverside-pt.example/book/eyJsZWFkIjoiMTIzNDUifQ.abc123",
+    unsubscribe_url="https://care.riverside-pt.example/unsubscribe/eyJsZWFkIjoiMTIzIn0.x",
+    preferences_url="https://care.riverside-pt.example/preferences/eyJsZWFkIjoiMTIzIn0.x",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    severity: str  # "error" or "warning"
+    where: str  # file and field, e.g. "campaign.yaml: steps[1].template"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.where}: {self.message}"
+
+
+def _syntax_and_names(env: Environment, label: str, source: str) -> list[Finding]:
+    try:
+        parsed = env.parse(source)
+    except TemplateSyntaxError as exc:
+        return [Finding("error", f"{label} line {exc.lineno}", exc.message or "syntax error")]
+    unknown = sorted(meta.find_undeclared_variables(parsed) - TEMPLATE_VARIABLES)
+    return [
+        Finding(
+            "error",
+            label,
+            f"unknown variable {name!r}; allowed: {', '.join(sorted(TEMPLATE_VARIABLES))}",
+        )
+        for name in unknown
+    ]
+
+
+def validate_definition(definition: CampaignDefinition, templates_dir: Path) -> list[Finding]:
+    """Every problem in the campaign, errors first; an empty list means it is ready."""
+    env = Environment(autoescape=False)  # noqa: S701 - parsing only
+    findings: list[Finding] = []
+    folder = definition.spec.slug
+    for index, step in enumerate(definition.spec.steps):
+        label = f"{folder}/{step.template}"
+        sources = [(label, definition.templates[step.template])]
+        if step.subject:
+            sources.append((f"{folder}/campaign.yaml: steps[{index}].subject", step.subject))
+        if step.preheader:
+            sources.append((f"{folder}/campaign.yaml: steps[{index}].preheader", step.preheader))
+        step_findings = [f for where, src in sources for f in _syntax_and_names(env, where, src)]
+        findings += step_findings
+        if step_findings:
+            continue
+        try:
+            if step.channel is Channel.EMAIL:
+                render_email(definition, step, SAMPLE_CONTEXT, templates_dir)
+                continue
+            body = render_sms(definition, step, SAMPLE_CONTEXT)
+        except TemplateProblem as exc:
+            findings.append(Finding("error", label, str(exc)))
+            continue
+        count = count_segments(body)
+        limit = definition.spec.sms_max_segments
+        if count.segments > limit:
+            findings.append(
+                Finding(
+                    "error",
+                    label,
+                    f"{count.segments} {count.encoding} segments ({count.units} units) with a "
+                    f"12-letter name; the campaign allows {limit}",
+                )
+            )
+        if count.encoding == "UCS-2":
+            chars = " ".join(repr(c) for c in count.unicode_chars)
+            findings.append(
+                Finding("warning", label, f"{chars} switch the whole text to UCS-2 (70/segment)")
+            )
+    return sorted(findings, key=lambda f: f.severity != "error")

@@ -1,0 +1,99 @@
+"""Every "now" in the product comes from here.
+
+`NURTURE_TIME_SCALE` > 1 runs a virtual clock: one anchor row in the database says
+which real instant maps to which virtual one, so web, worker and beat processes on
+different machines agree on the accelerated time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Float, Integer, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+
+from nurture.db import Base
+
+
+def utcnow() -> datetime:
+    """The real time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    """Real time."""
+
+    def now(self) -> datetime:
+        return utcnow()
+
+
+class ScaledClock:
+    """Virtual time that runs `scale` times faster than real time from an anchor."""
+
+    def __init__(self, real_anchor: datetime, virtual_anchor: datetime, scale: float) -> None:
+        self.real_anchor = real_anchor
+        self.virtual_anchor = virtual_anchor
+        self.scale = scale
+
+    def now(self) -> datetime:
+        return self.virtual_anchor + (utcnow() - self.real_anchor) * self.scale
+
+
+class ManualClock:
+    """A clock that moves only when told: tests and the demo's rehearsal."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+
+class ClockAnchor(Base):
+    """The shared origin of the accelerated clock (a single row)."""
+
+    __tablename__ = "clock_anchor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    real_anchor: Mapped[datetime]
+    virtual_anchor: Mapped[datetime]
+    scale: Mapped[float] = mapped_column(Float)
+
+
+def anchored_clock(factory: sessionmaker[Session], scale: float) -> Clock:
+    """A clock for this process: real time, or the database-anchored scaled clock."""
+    if scale == 1:
+        return SystemClock()
+    with factory.begin() as session:
+        anchor = session.get(ClockAnchor, 1)
+        if anchor is not None and anchor.scale == scale:
+            return ScaledClock(anchor.real_anchor, anchor.virtual_anchor, scale)
+        real = utcnow()
+        # A scale change continues virtual time from where it is, so nothing jumps back.
+        virtual = (
+            ScaledClock(anchor.real_anchor, anchor.virtual_anchor, anchor.scale).now()
+            if anchor is not None
+            else real
+        )
+        if anchor is None:
+            session.add(ClockAnchor(id=1, real_anchor=real, virtual_anchor=virtual, scale=scale))
+        else:
+            anchor.real_anchor, anchor.virtual_anchor, anchor.scale = real, virtual, scale
+    try:
+        with factory.begin() as session:
+            stored = session.scalars(select(ClockAnchor).where(ClockAnchor.id == 1)).one()
+            return ScaledClock(stored.real_anchor, stored.virtual_anchor, stored.scale)
+    except IntegrityError:  # pragma: no cover - another process anchored first
+        return anchored_clock(factory, scale)

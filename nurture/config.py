@@ -1,0 +1,115 @@
+"""One typed settings object, read from the environment.
+
+Defaults run the embedded mode (SQLite, in-process broker, console channels) so a
+fresh clone works with no services and no keys; validators refuse what would be
+unsafe or broken outside development.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"", "changethis", "change-me", "dev-secret-key", "secret"}
+DEV_SECRET = "dev-secret-key"  # noqa: S105 - refused outside development
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", alias="NURTURE_ENV"
+    )
+    database_url: str = Field(f"sqlite:///{PROJECT_ROOT / 'var' / 'nurture.db'}")
+    celery_broker_url: str = "memory://"
+    data_dir: Path = Field(PROJECT_ROOT / "var", alias="NURTURE_DATA_DIR")
+    templates_dir: Path = Field(PROJECT_ROOT / "templates", alias="NURTURE_TEMPLATES_DIR")
+
+    email_channel: Literal["console", "sendgrid"] = "console"
+    sms_channel: Literal["console", "twilio"] = "console"
+    sendgrid_api_key: str = ""
+    sendgrid_api_url: str = "https://api.sendgrid.com"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+    provider_timeout_seconds: float = 15.0
+
+    public_base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = Field(DEV_SECRET, alias="NURTURE_SECRET_KEY")
+
+    clinic_name: str = "Riverside Physical Therapy"
+    clinic_address: str = "120 Main Street, Suite 4, Springfield, IL 62701"
+    clinic_phone: str = "+12175550142"
+    clinic_timezone: str = "America/Chicago"
+    email_from: str = "care@riverside-pt.example"
+
+    time_scale: float = Field(1.0, alias="NURTURE_TIME_SCALE", gt=0)
+    dispatch_interval_seconds: float = Field(2.0, alias="NURTURE_DISPATCH_INTERVAL", gt=0)
+    dispatch_batch_size: int = Field(500, alias="NURTURE_DISPATCH_BATCH", ge=1)
+    delivery_batch_size: int = Field(50, alias="NURTURE_DELIVERY_BATCH", ge=1)
+    # A hand-off still marked "sending" after this long had its worker die mid-call:
+    # it must be longer than any provider timeout so a live worker is never overtaken.
+    sending_lease_seconds: float = Field(300.0, alias="NURTURE_SENDING_LEASE", gt=0)
+    # A queued message not picked up by a worker after this long had its task lost
+    # (broker restart, worker killed before ack): the sweeper enqueues it again.
+    requeue_after_seconds: float = Field(120.0, alias="NURTURE_REQUEUE_AFTER", gt=0)
+    max_delivery_attempts: int = Field(5, alias="NURTURE_MAX_ATTEMPTS", ge=1)
+
+    @field_validator("clinic_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _production_is_complete(self) -> Settings:
+        if self.environment != "production":
+            return self
+        missing = []
+        if self.secret_key in PLACEHOLDER_SECRETS or len(self.secret_key) < 16:
+            missing.append("NURTURE_SECRET_KEY (a real secret of 16+ characters)")
+        if self.email_channel == "sendgrid" and not self.sendgrid_api_key:
+            missing.append("SENDGRID_API_KEY")
+        if self.sms_channel == "twilio":
+            if not (self.twilio_account_sid and self.twilio_auth_token):
+                missing.append("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+            if not (self.twilio_from_number or self.twilio_messaging_service_sid):
+                missing.append("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
+        if not self.clinic_address.strip():
+            missing.append("CLINIC_ADDRESS")
+        if missing:
+            raise ValueError("production configuration is incomplete: " + ", ".join(missing))
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def sms_log_path(self) -> Path:
+        return self.data_dir / "sms.log"
+
+    @property
+    def clinic_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.clinic_timezone)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests clear the cache to change them."""
+    return Settings()

@@ -1,0 +1,84 @@
+"""Capture a prospect: the lead, the consent evidence and the enrollment, in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nurture.campaigns.models import Campaign, CampaignStatus
+from nurture.campaigns.sync import load_version
+from nurture.config import Settings
+from nurture.consent.ledger import Evidence, grant
+from nurture.consent.models import Channel
+from nurture.leads.articles import load_article
+from nurture.leads.models import Lead
+from nurture.leads.submission import LeadSubmission
+from nurture.leads.zone import lead_zone
+from nurture.sequences.enroll import enroll
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureResult:
+    lead_id: int
+    lead_public_id: str
+    created: bool
+    enrolled: bool  # False when already enrolled, or the campaign is not active
+
+
+def upsert_lead(
+    session: Session, submission: LeadSubmission, source: str, now: datetime
+) -> tuple[Lead, bool]:
+    """The lead for this email, created or refreshed with the newest details given."""
+    lead = session.scalars(select(Lead).where(Lead.email == submission.email)).one_or_none()
+    if lead is None:
+        lead = Lead(
+            email=submission.email,
+            first_name=submission.first_name,
+            phone=submission.phone,
+            timezone=submission.timezone,
+            source=source,
+            created_at=now,
+        )
+        session.add(lead)
+        session.flush()
+        return lead, True
+    lead.first_name = submission.first_name
+    lead.phone = submission.phone or lead.phone
+    lead.timezone = submission.timezone or lead.timezone
+    return lead, False
+
+
+def capture_lead(
+    session: Session,
+    submission: LeadSubmission,
+    evidence: Evidence,
+    now: datetime,
+    settings: Settings,
+) -> CaptureResult:
+    """Store the lead and its consent, and enrol it in the article's campaign once."""
+    article = load_article(settings.templates_dir, submission.article)
+    lead, created = upsert_lead(session, submission, f"article:{article.slug}", now)
+    if submission.consent.email:
+        grant(session, lead.id, Channel.EMAIL, evidence, now, settings.clinic_name)
+    if submission.consent.sms:
+        grant(session, lead.id, Channel.SMS, evidence, now, settings.clinic_name)
+    campaign = session.scalars(
+        select(Campaign).where(
+            Campaign.slug == article.campaign, Campaign.status == CampaignStatus.ACTIVE
+        )
+    ).one_or_none()
+    enrolled = False
+    if campaign is not None and campaign.current_version_id is not None:
+        _, enrolled = enroll(
+            session,
+            lead_id=lead.id,
+            campaign_id=campaign.id,
+            version_id=campaign.current_version_id,
+            definition=load_version(session, campaign.current_version_id),
+            zone=lead_zone(lead.timezone, lead.phone, settings.clinic_zone),
+            now=now,
+        )
+    return CaptureResult(lead.id, lead.public_id, created, enrolled)

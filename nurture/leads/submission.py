@@ -1,0 +1,84 @@
+"""What a prospect submits, checked field by field (shared by the form and the API)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from nurture.leads.zone import valid_zone
+
+DEFAULT_PHONE_REGION = "US"
+
+
+class ConsentChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: bool = False
+    sms: bool = False
+
+
+def normalise_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
+    """E.164 for a valid number, else ValueError saying what is wrong."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("is not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(value: str) -> str:
+    """The normalised address (lower-cased domain), or ValueError with the reason."""
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+class LeadSubmission(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    article: str = Field(min_length=1, max_length=120)
+    first_name: str = Field(min_length=1, max_length=100)
+    email: str = Field(max_length=320)
+    phone: str | None = Field(None, max_length=40)
+    timezone: str | None = Field(None, max_length=64)
+    consent: ConsentChoice = Field(default_factory=ConsentChoice)
+
+    @field_validator("first_name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        if any(unicodedata.category(c).startswith("C") for c in value):
+            raise ValueError("must not contain control characters")
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _valid_email(cls, value: str) -> str:
+        return normalise_email(value)
+
+    @field_validator("phone")
+    @classmethod
+    def _e164(cls, value: str | None) -> str | None:
+        return normalise_phone(value) if value else None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value and valid_zone(value) is None:
+            raise ValueError(f"unknown time zone {value!r}")
+        return value or None
+
+    @field_validator("consent")
+    @classmethod
+    def _consent_is_coherent(cls, value: ConsentChoice, info: ValidationInfo) -> ConsentChoice:
+        if not value.email:
+            raise ValueError("email consent is required to receive the guide and emails")
+        if value.sms and not info.data.get("phone"):
+            # "phone" is absent from info.data both when empty and when invalid.
+            raise ValueError("text messages need a valid mobile number in phone")
+        return value

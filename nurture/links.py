@@ -1,0 +1,62 @@
+"""Public URLs the messages carry, with signed tokens instead of personal data."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from nurture.config import Settings
+
+TokenPurpose = Literal["book", "unsubscribe"]
+# Unsubscribe links must keep working long after the email was sent (Gmail and
+# Yahoo expect it); booking links only need to outlive the campaign.
+TOKEN_MAX_AGE = {"book": 60 * 86400, "unsubscribe": 400 * 86400}
+
+
+class InvalidToken(ValueError):
+    """A link token that was tampered with, expired, or made for something else."""
+
+
+def _serializer(settings: Settings, purpose: TokenPurpose) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings.secret_key, salt=f"nurture-{purpose}")
+
+
+def make_token(settings: Settings, purpose: TokenPurpose, payload: dict[str, str]) -> str:
+    """A signed, timestamped token carrying only opaque ids."""
+    return _serializer(settings, purpose).dumps(payload)
+
+
+def read_token(settings: Settings, purpose: TokenPurpose, token: str) -> dict[str, str]:
+    """The payload of a token made by `make_token`, or InvalidToken."""
+    try:
+        payload = _serializer(settings, purpose).loads(token, max_age=TOKEN_MAX_AGE[purpose])
+    except SignatureExpired as exc:
+        raise InvalidToken("this link has expired") from exc
+    except BadSignature as exc:
+        raise InvalidToken("this link is not valid") from exc
+    if not isinstance(payload, dict):
+        raise InvalidToken("this link is not valid")
+    return {str(k): str(v) for k, v in payload.items()}
+
+
+def _base(settings: Settings) -> str:
+    return settings.public_base_url.rstrip("/")
+
+
+def article_url(settings: Settings, article_slug: str) -> str:
+    return f"{_base(settings)}/articles/{article_slug}/read"
+
+
+def booking_url(settings: Settings, lead_public_id: str) -> str:
+    return f"{_base(settings)}/book/{make_token(settings, 'book', {'lead': lead_public_id})}"
+
+
+def unsubscribe_url(settings: Settings, lead_public_id: str, channel: str) -> str:
+    token = make_token(settings, "unsubscribe", {"lead": lead_public_id, "channel": channel})
+    return f"{_base(settings)}/unsubscribe/{token}"
+
+
+def preferences_url(settings: Settings, lead_public_id: str) -> str:
+    token = make_token(settings, "unsubscribe", {"lead": lead_public_id, "channel": "all"})
+    return f"{_base(settings)}/preferences/{token}"

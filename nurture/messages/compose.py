@@ -1,0 +1,64 @@
+"""Build the provider-ready email or SMS for one outbox row."""
+
+from __future__ import annotations
+
+from nurture.campaigns.definition import CampaignDefinition
+from nurture.campaigns.spec import StepSpec
+from nurture.config import Settings
+from nurture.consent.models import Channel
+from nurture.leads.models import Lead
+from nurture.links import article_url, booking_url, preferences_url, unsubscribe_url
+from nurture.messages.channels.base import OutboundEmail, OutboundSms
+from nurture.messages.render import Clinic, MessageContext, render_email, render_sms
+
+
+def message_context(
+    settings: Settings, lead: Lead, definition: CampaignDefinition
+) -> MessageContext:
+    """The values a template sees for this lead; links carry signed opaque ids only."""
+    return MessageContext(
+        first_name=lead.first_name,
+        clinic=Clinic(settings.clinic_name, settings.clinic_phone, settings.clinic_address),
+        article_url=article_url(settings, definition.spec.article or ""),
+        booking_url=booking_url(settings, lead.public_id),
+        unsubscribe_url=unsubscribe_url(settings, lead.public_id, Channel.EMAIL),
+        preferences_url=preferences_url(settings, lead.public_id),
+    )
+
+
+def compose_email(
+    settings: Settings,
+    lead: Lead,
+    definition: CampaignDefinition,
+    step: StepSpec,
+    message_ref: str,
+) -> OutboundEmail:
+    """The rendered email with the one-click unsubscribe headers (RFC 8058)."""
+    context = message_context(settings, lead, definition)
+    rendered = render_email(definition, step, context, settings.templates_dir)
+    return OutboundEmail(
+        message_ref=message_ref,
+        to=lead.email,
+        from_email=settings.email_from,
+        from_name=settings.clinic_name,
+        subject=rendered.subject,
+        text=rendered.text,
+        html=rendered.html,
+        reply_to=settings.email_from,
+        headers={
+            "List-Unsubscribe": f"<{context.unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+
+
+def compose_sms(
+    settings: Settings,
+    lead: Lead,
+    definition: CampaignDefinition,
+    step: StepSpec,
+    message_ref: str,
+) -> OutboundSms:
+    """The rendered text message for a lead's mobile number."""
+    body = render_sms(definition, step, message_context(settings, lead, definition))
+    return OutboundSms(message_ref=message_ref, to=lead.phone or "", body=body)

@@ -1,0 +1,66 @@
+"""The one place that decides, at send time, whether a message may go out now.
+
+Every "no" carries a reason that is stored on the message, so a skipped step always
+says why (invariant 2), and consent or suppression changed after scheduling still
+wins (invariant 3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from nurture.consent.models import Channel
+from nurture.sequences.models import EnrollmentStatus
+from nurture.sequences.schedule import SendWindow, next_allowed
+
+CONDITION_CHANNEL = {"sms_consent": Channel.SMS, "email_consent": Channel.EMAIL}
+
+
+@dataclass(frozen=True, slots=True)
+class GateFacts:
+    """Everything the gate looks at, loaded fresh for each message."""
+
+    channel: Channel
+    address: str | None
+    consent: dict[Channel, bool]
+    suppression: str | None
+    booked: bool
+    enrollment_status: str
+    enrollment_end_reason: str | None
+    condition: str | None
+    windows: tuple[SendWindow, ...]
+    zone: ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: str  # "send", "skip" or "hold"
+    reason: str | None = None
+    hold_until: datetime | None = None
+
+
+SEND = Decision("send")
+
+
+def gate(facts: GateFacts, now: datetime) -> Decision:
+    """Send, skip (with a reason) or hold until the next allowed moment."""
+    if facts.booked:
+        return Decision("skip", "exit goal reached: a screening is booked")
+    if facts.enrollment_status == EnrollmentStatus.EXITED:
+        return Decision("skip", f"left the campaign: {facts.enrollment_end_reason or 'exited'}")
+    channel = facts.channel.value
+    if not facts.address:
+        return Decision("skip", f"no {channel} address on file")
+    if facts.suppression:
+        return Decision("skip", f"{channel} address suppressed: {facts.suppression}")
+    if not facts.consent.get(facts.channel, False):
+        return Decision("skip", f"no {channel} consent")
+    if facts.condition and not facts.consent.get(CONDITION_CHANNEL[facts.condition], False):
+        return Decision("skip", f"condition not met: {facts.condition}")
+    allowed = next_allowed(now, facts.zone, facts.windows)
+    if allowed > now:
+        windows = ", ".join(w.label() for w in facts.windows)
+        return Decision("hold", f"outside sending hours ({windows}, {facts.zone.key})", allowed)
+    return SEND

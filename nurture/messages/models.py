@@ -1,0 +1,84 @@
+"""The outbox: one row per (enrollment, step), and the only allowed status moves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nurture.db import Base
+from nurture.leads.models import new_public_id
+
+
+class MessageStatus(StrEnum):
+    QUEUED = "queued"  # written by the dispatcher, waiting for a worker
+    HELD = "held"  # outside quiet hours or the step's window: waits for due_at
+    SENDING = "sending"  # claimed by a worker; the hand-off is in progress
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # the gate said no; `reason` says why
+    UNKNOWN = "unknown"  # the worker died mid hand-off: never re-sent automatically
+
+
+# The whole state machine. A retryable provider error is the one move back
+# (sending -> queued): the provider told us it did not take the message.
+TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
+    MessageStatus.QUEUED: frozenset({MessageStatus.SENDING}),
+    MessageStatus.HELD: frozenset({MessageStatus.QUEUED}),
+    MessageStatus.SENDING: frozenset(
+        {
+            MessageStatus.SENT,
+            MessageStatus.FAILED,
+            MessageStatus.SKIPPED,
+            MessageStatus.HELD,
+            MessageStatus.QUEUED,
+            MessageStatus.UNKNOWN,
+        }
+    ),
+    MessageStatus.SENT: frozenset({MessageStatus.DELIVERED, MessageStatus.FAILED}),
+    MessageStatus.DELIVERED: frozenset(),
+    MessageStatus.FAILED: frozenset(),
+    MessageStatus.SKIPPED: frozenset(),
+    MessageStatus.UNKNOWN: frozenset(),
+}
+
+# Statuses after which no worker touches the message again (delivery reports aside).
+SETTLED_STATUSES = frozenset(s for s, moves in TRANSITIONS.items() if not moves) | {
+    MessageStatus.SENT
+}
+
+
+def can_move(current: str, new: str) -> bool:
+    """Whether the state machine allows `current` -> `new`."""
+    return MessageStatus(new) in TRANSITIONS[MessageStatus(current)]
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # Invariant 1: a step is written, and so handed off, once per enrollment.
+        UniqueConstraint("enrollment_id", "step_key"),
+        Index("ix_messages_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    step_key: Mapped[str] = mapped_column(String(80))
+    channel: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(12), default=MessageStatus.QUEUED)
+    reason: Mapped[str | None] = mapped_column(String(300))
+    due_at: Mapped[datetime]
+    enqueued_at: Mapped[datetime | None]
+    handed_off_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    provider_id: Mapped[str | None] = mapped_column(String(100))
+    summary: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -1,0 +1,43 @@
+"""A lead's place in a campaign: which step is next and when it is due."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nurture.db import Base
+
+
+class EnrollmentStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    EXITED = "exited"
+
+
+class Enrollment(Base):
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        # Re-downloading the article must never enrol the same lead twice.
+        UniqueConstraint("lead_id", "campaign_id"),
+        # The dispatcher's only query: active enrollments by due time.
+        Index(
+            "ix_enrollments_due",
+            "next_due_at",
+            postgresql_where=text("status = 'active'"),
+            sqlite_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    campaign_version_id: Mapped[int] = mapped_column(ForeignKey("campaign_versions.id"))
+    status: Mapped[str] = mapped_column(String(12), default=EnrollmentStatus.ACTIVE)
+    next_step_key: Mapped[str | None] = mapped_column(String(80))
+    next_due_at: Mapped[datetime | None]
+    enrolled_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,38 @@
+"""The Celery app: configuration only. Tasks live in workers.tasks."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from nurture.config import get_settings
+
+
+def make_app() -> Celery:
+    """A Celery app configured from the environment."""
+    settings = get_settings()
+    app = Celery("nurture", broker=settings.celery_broker_url, include=["workers.tasks"])
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        # A task is acknowledged after it ran, so one lost with its worker is redelivered;
+        # delivery is idempotent (the claim), so a redelivered batch sends nothing twice.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={"visibility_timeout": 3600},
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "dispatch-due": {
+                "task": "nurture.dispatch",
+                "schedule": settings.dispatch_interval_seconds,
+                "options": {"expires": settings.dispatch_interval_seconds * 5},
+            },
+            "sweep": {"task": "nurture.sweep", "schedule": 30.0, "options": {"expires": 60}},
+        },
+    )
+    return app
+
+
+app = make_app()

@@ -1,0 +1,77 @@
+"""Thin tasks: take ids, call a nurture service, return."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import lru_cache
+
+from nurture.clock import Clock, anchored_clock
+from nurture.config import get_settings
+from nurture.db import get_sessionmaker
+from nurture.messages.channels.factory import email_channel, sms_channel
+from nurture.messages.deliver import Delivery, expire_abandoned
+from nurture.sequences.dispatch import dispatch_due, requeue_lost
+from workers.celery_app import app
+
+
+@lru_cache(maxsize=1)
+def clock() -> Clock:
+    return anchored_clock(get_sessionmaker(), get_settings().time_scale)
+
+
+@lru_cache(maxsize=1)
+def delivery() -> Delivery:
+    settings = get_settings()
+    return Delivery(
+        get_sessionmaker(), clock(), settings, email_channel(settings), sms_channel(settings)
+    )
+
+
+def enqueue_delivery(message_ids: Sequence[int]) -> None:
+    """Hand message ids to the workers in batches."""
+    size = get_settings().delivery_batch_size
+    for start in range(0, len(message_ids), size):
+        deliver.delay(list(message_ids[start : start + size]))
+
+
+@app.task(name="nurture.dispatch")
+def dispatch() -> int:
+    """Claim due enrollments, write their messages, enqueue delivery."""
+    settings = get_settings()
+    total = 0
+    while True:  # drain a backlog now rather than one batch per beat tick
+        report = dispatch_due(
+            get_sessionmaker(),
+            clock().now(),
+            enqueue_delivery,
+            batch_size=settings.dispatch_batch_size,
+            clinic_zone=settings.clinic_zone,
+        )
+        total += report.written + report.released
+        if report.claimed < settings.dispatch_batch_size:
+            return total
+
+
+@app.task(name="nurture.deliver")
+def deliver(message_ids: list[int]) -> int:
+    """Deliver a batch; retryable failures come back after a short countdown."""
+    retries = delivery().deliver_batch(message_ids)
+    for retry in retries:
+        deliver.apply_async(([retry.message_id],), countdown=retry.countdown)
+    return len(message_ids) - len(retries)
+
+
+@app.task(name="nurture.sweep")
+def sweep() -> int:
+    """Recover lost tasks and settle hand-offs whose worker died."""
+    settings = get_settings()
+    now, scale = clock().now(), settings.time_scale
+    expired = expire_abandoned(
+        get_sessionmaker(), now, timedelta(seconds=settings.sending_lease_seconds * scale)
+    )
+    lost = requeue_lost(
+        get_sessionmaker(), now, timedelta(seconds=settings.requeue_after_seconds * scale)
+    )
+    enqueue_delivery(lost)
+    return expired + len(lost)
