@@ -1,0 +1,37 @@
+"""Constants and helpers shared by tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "NURTURE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+REDIS_URL = os.environ.get("NURTURE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+REQUIRE_SERVICES = os.environ.get("NURTURE_REQUIRE_SERVICES") == "1"
+# Monday 2 November 2026, 09:00 in Chicago: inside every sending window.
+START = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+
+
+def need(service: str, available: bool, why: str = "") -> None:
+    """Skip without `service` locally; fail in CI, where it must be there."""
+    if available:
+        return
+    message = f"{service} is not available{': ' + why if why else ''}"
+    if REQUIRE_SERVICES:
+        pytest.fail(message + " (NURTURE_REQUIRE_SERVICES=1: CI must run this test)")
+    pytest.skip(message)
+
+
+@dataclass
+class Database:
+    kind: str
+    url: str
+    engine: Engine
+    factory: sessionmaker[Session]
