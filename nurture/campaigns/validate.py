@@ -19,15 +19,22 @@ from nurture.messages.render import (
 )
 from nurture.messages.segments import count_segments
 
-# A long-ish name and realistic URL lengths, so the SMS length check is honest.
-SAMPLE_CONTEXT = MessageContext(
-    first_name="Christabelle",
-    clinic=Clinic("Riverside Physical Therapy", "+12175550142", "120 Main Street, Springfield"),
-    article_url="https://care.riverside-pt.example/articles/tight-hamstrings/read",
-    booking_url="https://care.riverside-pt.example/book/eyJsZWFkIjoiMTIzNDUifQ.abc123",
-    unsubscribe_url="https://care.riverside-pt.example/unsubscribe/eyJsZWFkIjoiMTIzIn0.x",
-    preferences_url="https://care.riverside-pt.example/preferences/eyJsZWFkIjoiMTIzIn0.x",
-)
+# A 12-letter name and URLs as long as real ones (signed tokens are ~90 characters), so
+# the SMS length check is honest.
+SAMPLE_BASE_URL = "https://care.riverside-pt.example"
+SAMPLE_TOKEN = "x" * 92
+
+
+def sample_context(definition: CampaignDefinition) -> MessageContext:
+    """The context used to check a campaign's templates before any real lead exists."""
+    return MessageContext(
+        first_name="Christabelle",
+        clinic=Clinic("Riverside Physical Therapy", "(217) 555-0142", "120 Main Street"),
+        article_url=f"{SAMPLE_BASE_URL}/articles/{definition.spec.article or 'guide'}/read",
+        booking_url=f"{SAMPLE_BASE_URL}/book/{SAMPLE_TOKEN}",
+        unsubscribe_url=f"{SAMPLE_BASE_URL}/unsubscribe/{SAMPLE_TOKEN}",
+        preferences_url=f"{SAMPLE_BASE_URL}/preferences/{SAMPLE_TOKEN}",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,7 @@ def validate_definition(definition: CampaignDefinition, templates_dir: Path) -> 
     env = Environment(autoescape=False)  # noqa: S701 - parsing only
     findings: list[Finding] = []
     folder = definition.spec.slug
+    sample = sample_context(definition)
     for index, step in enumerate(definition.spec.steps):
         label = f"{folder}/{step.template}"
         sources = [(label, definition.templates[step.template])]
@@ -74,9 +82,9 @@ def validate_definition(definition: CampaignDefinition, templates_dir: Path) -> 
             continue
         try:
             if step.channel is Channel.EMAIL:
-                render_email(definition, step, SAMPLE_CONTEXT, templates_dir)
+                render_email(definition, step, sample, templates_dir)
                 continue
-            body = render_sms(definition, step, SAMPLE_CONTEXT)
+            body = render_sms(definition, step, sample)
         except TemplateProblem as exc:
             findings.append(Finding("error", label, str(exc)))
             continue

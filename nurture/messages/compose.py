@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import phonenumbers
+
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.spec import StepSpec
 from nurture.config import Settings
 from nurture.consent.models import Channel
 from nurture.leads.models import Lead
+from nurture.leads.submission import DEFAULT_PHONE_REGION
 from nurture.links import article_url, booking_url, preferences_url, unsubscribe_url
 from nurture.messages.channels.base import OutboundEmail, OutboundSms
 from nurture.messages.render import Clinic, MessageContext, render_email, render_sms
+
+
+def display_phone(number: str) -> str:
+    """A clinic number as people write it: national format at home, international abroad."""
+    try:
+        parsed = phonenumbers.parse(number, DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return number
+    home = phonenumbers.region_code_for_number(parsed) == DEFAULT_PHONE_REGION
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if home
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, style)
 
 
 def message_context(
@@ -18,7 +36,9 @@ def message_context(
     """The values a template sees for this lead; links carry signed opaque ids only."""
     return MessageContext(
         first_name=lead.first_name,
-        clinic=Clinic(settings.clinic_name, settings.clinic_phone, settings.clinic_address),
+        clinic=Clinic(
+            settings.clinic_name, display_phone(settings.clinic_phone), settings.clinic_address
+        ),
         article_url=article_url(settings, definition.spec.article or ""),
         booking_url=booking_url(settings, lead.public_id),
         unsubscribe_url=unsubscribe_url(settings, lead.public_id, Channel.EMAIL),

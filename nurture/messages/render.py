@@ -29,6 +29,7 @@ from nurture.campaigns.spec import StepSpec
 TEMPLATE_VARIABLES = frozenset({"first_name", "clinic", "article_url", "booking_url"})
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
+_NAME_MARK = "\x00first_name\x00"
 _EMPHASIS = re.compile(r"(\*\*|__|\*|_)(\S(?:.*?\S)?)\1")
 
 
@@ -119,7 +120,11 @@ def render_email(
     subject = _render_string(env, f"{step.key}.subject", step.subject or "", plain)
     subject = " ".join(subject.split())
     preheader = _render_string(env, f"{step.key}.preheader", step.preheader or "", plain)
-    body_text = markdown_to_text(_render(env, step.template, plain))
+    # The name is put back after the Markdown is taken out, so it is never parsed as markup.
+    marked = {**plain, "first_name": _NAME_MARK}
+    body_text = markdown_to_text(_render(env, step.template, marked)).replace(
+        _NAME_MARK, context.first_name
+    )
     body_html = _markdown.render(
         _render(env, step.template, _step_variables(context, markdown_safe=True))
     )

@@ -1,0 +1,48 @@
+# The commands the README documents. Each target creates or reuses .venv and installs
+# what it needs, so a fresh clone with only Python 3.11+ can run `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+
+.PHONY: demo test lint typecheck run bench install clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Nurture needs Python 3.11 or newer ($(PYTHON) is older)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# Prism (the providers' contract mock) comes from npm; without npm those tests skip
+# locally, and fail in CI where NURTURE_REQUIRE_SERVICES=1.
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
+	else echo "npm not found: contract tests against Prism will not run"; fi
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/nurture demo
+
+run: $(STAMP)
+	$(BIN)/nurture run
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: $(STAMP) $(NODE_STAMP) lint typecheck
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,35 @@
+"""The public web tier: article pages, lead capture, message links and /healthz.
+
+Run it with `uvicorn --factory nurture.web.app:create_app`. It writes rows only and
+never talks to the broker: the dispatcher finds the new enrollments by their due time.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from nurture.clock import anchored_clock
+from nurture.config import get_settings
+from nurture.db import get_sessionmaker
+from nurture.web import api, health, links, public
+from nurture.web.errors import register_error_pages
+from nurture.web.headers import SecurityHeaders
+from nurture.web.pages import make_templates
+
+
+def create_app() -> FastAPI:
+    """The ASGI app, configured from the process settings."""
+    settings = get_settings()
+    # No interactive API docs on the patient-facing site.
+    app = FastAPI(title="Nurture", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.templates = make_templates(settings)
+    app.state.clock = anchored_clock(get_sessionmaker(), settings.time_scale)
+    static = StaticFiles(directory=settings.templates_dir / "web" / "static")
+    app.mount("/static", static, name="static")
+    for module in (public, api, links, health):
+        app.include_router(module.router)
+    register_error_pages(app)
+    app.add_middleware(SecurityHeaders)
+    return app

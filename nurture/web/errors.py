@@ -1,0 +1,45 @@
+"""Error pages: a clear page (or JSON under /api) instead of a stack trace."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from nurture.leads.articles import UnknownArticle
+from nurture.links import InvalidToken
+from nurture.web.api import InvalidRequest, invalid_request_response
+from nurture.web.pages import render
+
+TITLES = {404: "Page not found", 405: "Not allowed here"}
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:].rstrip(".") + "."
+
+
+def register_error_pages(app: FastAPI) -> None:
+    """Install the handlers that turn known failures into pages or JSON."""
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/") or request.url.path == "/healthz":
+            return await http_exception_handler(request, exc)
+        title = TITLES.get(exc.status_code, "Something went wrong")
+        message = exc.detail if exc.status_code != 404 else "We could not find that page."
+        context = {"title": title, "message": _sentence(str(message))}
+        return render(request, "error.html", context, exc.status_code)
+
+    @app.exception_handler(UnknownArticle)
+    async def unknown_article(request: Request, exc: UnknownArticle) -> Response:
+        context = {"title": "Article not found", "message": "We could not find that article."}
+        return render(request, "error.html", context, 404)
+
+    @app.exception_handler(InvalidToken)
+    async def invalid_link(request: Request, exc: InvalidToken) -> Response:
+        return render(request, "link_problem.html", {"problem": _sentence(str(exc))}, 400)
+
+    @app.exception_handler(InvalidRequest)
+    async def invalid_api_request(request: Request, exc: InvalidRequest) -> Response:
+        return invalid_request_response(exc.errors)

@@ -1,0 +1,45 @@
+"""HTML pages: one autoescaping Jinja environment, with the clinic in every page."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import phonenumbers
+from fastapi import Request
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from nurture.config import Settings
+from nurture.messages.render import Clinic
+
+
+def display_phone(number: str) -> str:
+    """A phone number the way the clinic's neighbours write it: (217) 555-0142."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+def make_templates(settings: Settings) -> Jinja2Templates:
+    """The page templates under templates/web/, every value escaped."""
+    environment = Environment(
+        loader=FileSystemLoader(settings.templates_dir / "web"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["phone"] = display_phone
+    clinic = Clinic(settings.clinic_name, settings.clinic_phone, settings.clinic_address)
+    return Jinja2Templates(env=environment, context_processors=[lambda _: {"clinic": clinic}])
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> Response:
+    """The page `name` rendered with `context`."""
+    templates = cast(Jinja2Templates, request.app.state.templates)
+    return templates.TemplateResponse(request, name, context or {}, status_code=status_code)
