@@ -41,6 +41,13 @@ class Settings(BaseSettings):
     twilio_messaging_service_sid: str = ""
     twilio_api_url: str = "https://api.twilio.com"
     provider_timeout_seconds: float = 15.0
+    # SendGrid's signed Event Webhook: the verification key exactly as SendGrid shows
+    # it (base64 DER). Without it every event post is refused, never accepted unsigned.
+    sendgrid_webhook_public_key: str = ""
+    sendgrid_webhook_max_age_seconds: float = Field(600.0, gt=0)
+    # "blocked" (soft) bounces in a row, with no delivery between, before an address
+    # is suppressed; a hard bounce suppresses at once.
+    soft_bounce_limit: int = Field(3, ge=1)
 
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: str = Field(DEV_SECRET, alias="NURTURE_SECRET_KEY")
@@ -50,6 +57,16 @@ class Settings(BaseSettings):
     clinic_phone: str = "+12175550142"
     clinic_timezone: str = "America/Chicago"
     email_from: str = "care@riverside-pt.example"
+
+    # Sending policy (see nurture/consent/policy.py). Florida and Oklahoma limit
+    # telemarketing texts to 08:00-20:00 local; add states as counsel advises.
+    sms_quiet_hours: str = "08:00-21:00"
+    email_quiet_hours: str = ""
+    sms_state_hours: dict[str, str] = Field(
+        default_factory=lambda: {"FL": "08:00-20:00", "OK": "08:00-20:00"}
+    )
+    sms_frequency_cap: str = "1/24h"
+    email_frequency_cap: str = "2/24h"
 
     time_scale: float = Field(1.0, alias="NURTURE_TIME_SCALE", gt=0)
     dispatch_interval_seconds: float = Field(2.0, alias="NURTURE_DISPATCH_INTERVAL", gt=0)

@@ -8,15 +8,29 @@ from functools import lru_cache
 
 from nurture.clock import Clock, anchored_clock
 from nurture.config import get_settings
+from nurture.consent.policy import SendingPolicy
 from nurture.db import get_sessionmaker
 from nurture.messages.channels.factory import email_channel, sms_channel
 from nurture.messages.deliver import Delivery, expire_abandoned
 from nurture.sequences.dispatch import dispatch_due, requeue_lost
 from workers.celery_app import app
 
+# Set by an in-process runner (the demo's rehearsal) whose clock the tasks must share.
+_clock_override: Clock | None = None
+
+
+def use_clock(override: Clock | None) -> None:
+    """Make the tasks in this process use `override` (None: the configured clock again)."""
+    global _clock_override
+    _clock_override = override
+    clock.cache_clear()
+    delivery.cache_clear()  # it holds the previous clock, settings and channels
+
 
 @lru_cache(maxsize=1)
 def clock() -> Clock:
+    if _clock_override is not None:
+        return _clock_override
     return anchored_clock(get_sessionmaker(), get_settings().time_scale)
 
 
@@ -47,6 +61,7 @@ def dispatch() -> int:
             enqueue_delivery,
             batch_size=settings.dispatch_batch_size,
             clinic_zone=settings.clinic_zone,
+            policy=SendingPolicy.from_settings(settings),
         )
         total += report.written + report.released
         if report.claimed < settings.dispatch_batch_size:

@@ -13,6 +13,7 @@ from nurture.campaigns.sync import load_version
 from nurture.config import Settings
 from nurture.consent.ledger import Evidence, grant
 from nurture.consent.models import Channel
+from nurture.consent.policy import SendingPolicy
 from nurture.leads.articles import load_article
 from nurture.leads.models import Lead
 from nurture.leads.submission import LeadSubmission
@@ -80,5 +81,7 @@ def capture_lead(
             definition=load_version(session, campaign.current_version_id),
             zone=lead_zone(lead.timezone, lead.phone, settings.clinic_zone),
             now=now,
+            policy=SendingPolicy.from_settings(settings),
+            phone=lead.phone,
         )
     return CaptureResult(lead.id, lead.public_id, created, enrolled)

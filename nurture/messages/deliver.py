@@ -22,12 +22,14 @@ from nurture.clock import Clock
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent, suppress, suppression_reason
 from nurture.consent.models import Channel
+from nurture.consent.policy import SendingPolicy
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
 from nurture.messages.channels.base import (
     EmailChannel,
     OutboundEmail,
     OutboundSms,
+    OutcomeUnknownError,
     PermanentError,
     ProviderResult,
     RetryableError,
@@ -40,6 +42,13 @@ from nurture.messages.render import TemplateProblem
 from nurture.sequences.models import Enrollment
 
 log = logging.getLogger(__name__)
+# What counts towards the frequency cap: everything a provider was (or may have been) given.
+HANDED_OFF = (
+    MessageStatus.SENDING,
+    MessageStatus.SENT,
+    MessageStatus.DELIVERED,
+    MessageStatus.UNKNOWN,
+)
 RETRY_BASE_SECONDS = 10.0
 RETRY_CAP_SECONDS = 300.0  # DESIGN: countdowns stay short; longer waits are the DB's job
 
@@ -69,6 +78,7 @@ class Delivery:
     ) -> None:
         self.factory, self.clock, self.settings = factory, clock, settings
         self.email, self.sms = email, sms
+        self.policy = SendingPolicy.from_settings(settings)
 
     def deliver_batch(self, message_ids: Sequence[int]) -> list[Retry]:
         """Deliver each message; returns the ones to try again later."""
@@ -161,6 +171,21 @@ class Delivery:
                 )
             )
         )
+        now = self.clock.now()
+        cap = self.policy.caps.get(channel)
+        recent = (
+            session.scalars(
+                select(Message.handed_off_at).where(
+                    Message.lead_id == lead.id,
+                    Message.channel == channel,
+                    Message.id != message.id,
+                    Message.status.in_(HANDED_OFF),
+                    Message.handed_off_at > now - cap.period,
+                )
+            ).all()
+            if cap
+            else []
+        )
         return GateFacts(
             channel=channel,
             address=address,
@@ -170,8 +195,9 @@ class Delivery:
             enrollment_status=enrollment.status,
             enrollment_end_reason=enrollment.end_reason,
             condition=step.condition,
-            windows=tuple(step.windows()),
+            windows=self.policy.windows(step, lead.phone),
             zone=lead_zone(lead.timezone, lead.phone, self.settings.clinic_zone),
+            cap_release=self.policy.cap_release(channel, [t for t in recent if t is not None], now),
         )
 
     def _hand_off(self, message_id: int, outbound: OutboundEmail | OutboundSms) -> Retry | None:
@@ -185,6 +211,10 @@ class Delivery:
             return self._retry_or_fail(message_id, exc)
         except PermanentError as exc:
             self._fail_permanently(message_id, outbound, exc)
+            return None
+        except OutcomeUnknownError as exc:
+            # The provider may have accepted it: at most once beats at least once here.
+            self._finish(message_id, MessageStatus.UNKNOWN, reason=f"outcome unknown: {exc}"[:300])
             return None
         except Exception as exc:
             # The provider may or may not have the message: never guess, never resend.

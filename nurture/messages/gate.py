@@ -32,6 +32,7 @@ class GateFacts:
     condition: str | None
     windows: tuple[SendWindow, ...]
     zone: ZoneInfo
+    cap_release: datetime | None = None  # when the frequency cap lets the next one out
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,9 @@ def gate(facts: GateFacts, now: datetime) -> Decision:
         return Decision("skip", f"no {channel} consent")
     if facts.condition and not facts.consent.get(CONDITION_CHANNEL[facts.condition], False):
         return Decision("skip", f"condition not met: {facts.condition}")
+    if facts.cap_release is not None and facts.cap_release > now:
+        allowed = next_allowed(facts.cap_release, facts.zone, facts.windows)
+        return Decision("hold", f"frequency cap reached for {channel}", allowed)
     allowed = next_allowed(now, facts.zone, facts.windows)
     if allowed > now:
         windows = ", ".join(w.label() for w in facts.windows)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.sync import load_version
+from nurture.consent.policy import SendingPolicy
 from nurture.db import upsert_insert
 from nurture.leads.models import Lead, new_public_id
 from nurture.leads.zone import lead_zone
@@ -49,7 +50,12 @@ def claim_due_enrollments(session: Session, now: datetime, limit: int) -> list[E
 
 
 def _advance(
-    enrollment: Enrollment, definition: CampaignDefinition, zone: ZoneInfo, now: datetime
+    enrollment: Enrollment,
+    definition: CampaignDefinition,
+    lead: Lead,
+    zone: ZoneInfo,
+    policy: SendingPolicy,
+    now: datetime,
 ) -> dict[str, object]:
     key = enrollment.next_step_key
     following = definition.spec.step_after(key) if key else None
@@ -63,7 +69,9 @@ def _advance(
         }
     return {
         "next_step_key": following.key,
-        "next_due_at": due_at(enrollment.enrolled_at, following, zone),
+        "next_due_at": due_at(
+            enrollment.enrolled_at, following, zone, policy.windows(following, lead.phone)
+        ),
     }
 
 
@@ -74,6 +82,7 @@ def dispatch_due(
     *,
     batch_size: int,
     clinic_zone: ZoneInfo,
+    policy: SendingPolicy,
 ) -> DispatchReport:
     """One dispatcher pass; returns what it did."""
     definitions: dict[int, CampaignDefinition] = {}
@@ -110,7 +119,7 @@ def dispatch_due(
                     }
                 )
             zone = lead_zone(lead.timezone, lead.phone, clinic_zone)
-            moves.append((enrollment, _advance(enrollment, definition, zone, now)))
+            moves.append((enrollment, _advance(enrollment, definition, lead, zone, policy, now)))
         written: list[int] = []
         if rows:
             statement = (

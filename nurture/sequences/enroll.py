@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -10,13 +11,24 @@ from sqlalchemy.orm import Session
 
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.spec import StepSpec
+from nurture.consent.policy import SendingPolicy
 from nurture.sequences.models import Enrollment, EnrollmentStatus
-from nurture.sequences.schedule import next_allowed
+from nurture.sequences.schedule import SendWindow, next_allowed
 
 
-def due_at(enrolled_at: datetime, step: StepSpec, zone: ZoneInfo) -> datetime:
-    """When `step` is due for a lead enrolled at `enrolled_at` living in `zone`."""
-    return next_allowed(enrolled_at + step.offset, zone, step.windows())
+def due_at(
+    enrolled_at: datetime,
+    step: StepSpec,
+    zone: ZoneInfo,
+    windows: Sequence[SendWindow] | None = None,
+) -> datetime:
+    """When `step` is due for a lead enrolled at `enrolled_at` living in `zone`.
+
+    `windows` come from the sending policy; without them the step's own window and
+    the default SMS quiet hours apply.
+    """
+    chosen = step.windows() if windows is None else windows
+    return next_allowed(enrolled_at + step.offset, zone, chosen)
 
 
 def enroll(
@@ -28,6 +40,8 @@ def enroll(
     definition: CampaignDefinition,
     zone: ZoneInfo,
     now: datetime,
+    policy: SendingPolicy,
+    phone: str | None,
 ) -> tuple[Enrollment, bool]:
     """The lead's enrollment in the campaign, and whether it was created just now."""
     existing = session.scalars(
@@ -44,7 +58,7 @@ def enroll(
         campaign_version_id=version_id,
         status=EnrollmentStatus.ACTIVE,
         next_step_key=first.key,
-        next_due_at=due_at(now, first, zone),
+        next_due_at=due_at(now, first, zone, policy.windows(first, phone)),
         enrolled_at=now,
     )
     session.add(enrollment)

@@ -45,7 +45,10 @@ class RecordingProxy:
         self.exchanges: list[Exchange] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll keeps shutdown (and so each test's teardown) quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -86,7 +89,7 @@ class RecordingProxy:
             def _relay(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                request = RecordedRequest(self.command, self.path, dict(self.headers), body)
+                request = RecordedRequest(self.command, self.path, dict(self.headers.items()), body)
                 exchange = proxy._forward(request)
                 proxy.exchanges.append(exchange)
                 self.send_response(exchange.status)

@@ -16,48 +16,20 @@ from nurture.config import Settings
 from nurture.consent.ledger import Evidence, revoke, suppress, suppression_reason
 from nurture.consent.models import Channel
 from nurture.leads.models import Lead
-from nurture.messages.channels.base import OutboundEmail, PermanentError, RetryableError
-from nurture.messages.deliver import Delivery, expire_abandoned
+from nurture.messages.channels.base import (
+    OutboundEmail,
+    OutcomeUnknownError,
+    PermanentError,
+    RetryableError,
+)
+from nurture.messages.deliver import expire_abandoned
 from nurture.messages.models import SETTLED_STATUSES, Message, MessageStatus
-from nurture.sequences.dispatch import dispatch_due, requeue_lost
+from nurture.sequences.dispatch import requeue_lost
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 from tests.factories import capture
 from tests.fakes import RecordingChannel
+from tests.harness import Harness
 from tests.support import Database
-
-
-class Harness:
-    """One lead's sequence driven hour by hour through dispatch and delivery."""
-
-    def __init__(self, db: Database, clock: ManualClock, settings: Settings) -> None:
-        self.db, self.clock, self.settings = db, clock, settings
-        self.email, self.sms = RecordingChannel(), RecordingChannel()
-        self.delivery = Delivery(db.factory, clock, settings, self.email, self.sms)
-        self.enqueued: list[int] = []
-
-    def dispatch(self, *, deliver: bool = True) -> list[int]:
-        ids: list[int] = []
-        dispatch_due(
-            self.db.factory,
-            self.clock.now(),
-            ids.extend,
-            batch_size=100,
-            clinic_zone=self.settings.clinic_zone,
-        )
-        self.enqueued += ids
-        if deliver:
-            self.delivery.deliver_batch(ids)
-        return ids
-
-    def run_for(self, duration: timedelta, step: timedelta = timedelta(minutes=30)) -> None:
-        end = self.clock.now() + duration
-        while self.clock.now() <= end:
-            self.dispatch()
-            self.clock.advance(step)
-
-    def messages(self) -> dict[str, Message]:
-        with self.db.factory() as session:
-            return {m.step_key: m for m in session.scalars(select(Message).order_by(Message.id))}
 
 
 @pytest.fixture
@@ -323,3 +295,17 @@ def test_every_due_step_ends_settled_with_a_reason_when_not_sent(
             assert message.reason, message.step_key
     skipped = [m for m in messages if m.status == MessageStatus.SKIPPED]
     assert len(skipped) == 6 and {m.channel for m in skipped} == {"sms"}
+
+
+def test_provider_timeout_after_the_request_is_unknown_and_not_retried(
+    harness: Harness, db: Database
+) -> None:
+    capture(db.factory, harness.clock, harness.settings)
+    harness.email.failures.append(OutcomeUnknownError("read-timeout", "no answer in time"))
+    ids = harness.dispatch(deliver=False)
+    assert harness.delivery.deliver_batch(ids) == []
+    harness.delivery.deliver_batch(ids)
+    message = harness.messages()["welcome-article"]
+    assert message.status == MessageStatus.UNKNOWN
+    assert message.reason == "outcome unknown: read-timeout: no answer in time"
+    assert harness.email.sent == []

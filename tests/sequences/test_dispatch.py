@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from nurture.clock import ManualClock
 from nurture.config import Settings
+from nurture.consent.policy import SendingPolicy
 from nurture.messages.models import Message
 from nurture.sequences.dispatch import dispatch_due
 from nurture.sequences.models import Enrollment, EnrollmentStatus
@@ -15,7 +16,12 @@ from tests.support import Database
 
 def run_dispatch(db: Database, clock: ManualClock, settings: Settings, sink: list[int]) -> None:
     dispatch_due(
-        db.factory, clock.now(), sink.extend, batch_size=100, clinic_zone=settings.clinic_zone
+        db.factory,
+        clock.now(),
+        sink.extend,
+        batch_size=100,
+        clinic_zone=settings.clinic_zone,
+        policy=SendingPolicy.from_settings(settings),
     )
 
 

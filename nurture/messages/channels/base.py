@@ -64,6 +64,11 @@ class RetryableError(ChannelError):
         self.retry_after = retry_after
 
 
+class OutcomeUnknownError(ChannelError):
+    """The request may have reached the provider (a read timeout, a dropped connection):
+    retrying could send it twice, so delivery records it as unknown instead."""
+
+
 class EmailChannel(Protocol):
     name: str
 

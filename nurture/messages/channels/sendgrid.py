@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import re
 import urllib.error
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from sendgrid.helpers.mail import (
 
 from nurture.messages.channels.base import (
     OutboundEmail,
+    OutcomeUnknownError,
     PermanentError,
     ProviderResult,
     RetryableError,
@@ -47,6 +49,11 @@ RESERVED_HEADERS = frozenset(
         "cc",
         "bcc",
     }
+)
+# python_http_client logs each request's body and Authorization header at DEBUG; drop
+# those records so personal data and the API key never reach the logs.
+logging.getLogger("python_http_client.client").addFilter(
+    lambda record: record.levelno > logging.DEBUG
 )
 _EMAIL_ADDRESS = re.compile(r"[^\s@<>\"',;]+@[^\s@<>\"',;]+")
 _API_KEY = re.compile(r"SG\.[\w-]+\.[\w-]+")
@@ -99,9 +106,9 @@ class SendGridChannel:
             # Raised while connecting or sending: SendGrid never had the request.
             raise RetryableError("connect-failed", _reason(exc.reason)) from None
         except TimeoutError:
-            raise RetryableError("read-timeout", "no answer from SendGrid in time") from None
+            raise OutcomeUnknownError("read-timeout", "no answer from SendGrid in time") from None
         except (http.client.HTTPException, OSError) as exc:
-            raise RetryableError("connection-lost", _reason(exc)) from None
+            raise OutcomeUnknownError("connection-lost", _reason(exc)) from None
         provider_id = response.headers.get("X-Message-Id") or ""
         return ProviderResult(provider_id=str(provider_id), status="sent")
 

@@ -9,9 +9,11 @@ import requests
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
 
 from nurture.messages.channels.base import (
     OutboundSms,
+    OutcomeUnknownError,
     PermanentError,
     ProviderResult,
     RetryableError,
@@ -54,6 +56,12 @@ class _RebasedHttpClient(TwilioHttpClient):  # type: ignore[misc]  # the SDK is 
         """Send the request to the configured base URL instead of twilio.com."""
         rebased = _TWILIO_ORIGIN.sub(lambda _: self.base_url, url)
         return super().request(method, rebased, *args, **kwargs)
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """True when the connection was refused or failed before the request was written."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, NewConnectionError)
 
 
 class TwilioChannel:
@@ -103,9 +111,13 @@ class TwilioChannel:
         except requests.ConnectTimeout:
             raise RetryableError("connect-timeout", "could not reach Twilio in time") from None
         except requests.ReadTimeout:
-            raise RetryableError("read-timeout", "no answer from Twilio in time") from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            raise RetryableError("connection-error", type(exc).__name__) from None
+            raise OutcomeUnknownError("read-timeout", "no answer from Twilio in time") from None
+        except requests.ConnectionError as exc:
+            if _never_connected(exc):
+                raise RetryableError("connection-error", type(exc).__name__) from None
+            raise OutcomeUnknownError("connection-lost", type(exc).__name__) from None
+        except requests.exceptions.ChunkedEncodingError as exc:
+            raise OutcomeUnknownError("connection-lost", type(exc).__name__) from None
         except requests.RequestException as exc:
             raise PermanentError("request-error", type(exc).__name__) from None
         return ProviderResult(provider_id=str(message.sid), status=str(message.status or "queued"))
