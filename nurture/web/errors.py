@@ -13,6 +13,8 @@ from nurture.web.api import InvalidRequest, invalid_request_response
 from nurture.web.pages import render
 
 TITLES = {404: "Page not found", 405: "Not allowed here"}
+# Callers here are programs (API clients, providers' webhooks, monitors): they get JSON.
+MACHINE_PATHS = ("/api/", "/webhooks/", "/healthz")
 
 
 def _sentence(text: str) -> str:
@@ -24,11 +26,11 @@ def register_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        if request.url.path.startswith("/api/") or request.url.path == "/healthz":
+        if request.url.path.startswith(MACHINE_PATHS):
             return await http_exception_handler(request, exc)
         title = TITLES.get(exc.status_code, "Something went wrong")
-        message = exc.detail if exc.status_code != 404 else "We could not find that page."
-        context = {"title": title, "message": _sentence(str(message))}
+        message = "We could not find that page." if exc.status_code == 404 else str(exc.detail)
+        context = {"title": title, "message": _sentence(message)}
         return render(request, "error.html", context, exc.status_code)
 
     @app.exception_handler(UnknownArticle)

@@ -49,7 +49,7 @@ def home(settings: SettingsDep) -> Response:
     """The first article's landing page."""
     slug = first_article_slug(settings)
     if slug is None:
-        raise HTTPException(404, "There is no article to show yet.")
+        raise HTTPException(404)
     return RedirectResponse(f"/articles/{slug}", status_code=302)
 
 
