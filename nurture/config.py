@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     # "blocked" (soft) bounces in a row, with no delivery between, before an address
     # is suppressed; a hard bounce suppresses at once.
     soft_bounce_limit: int = Field(3, ge=1)
+    # SendGrid Inbound Parse posts replies with HTTP Basic auth (the credentials sit in
+    # the Parse URL); until both are set every inbound post is refused.
+    sendgrid_inbound_user: str = ""
+    sendgrid_inbound_password: str = ""
+    # The Inbound Parse host: campaign emails then carry Reply-To
+    # reply+<token>@<domain>, so a reply names its lead. Empty: replies go to EMAIL_FROM.
+    inbound_email_domain: str = ""
 
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: str = Field(DEV_SECRET, alias="NURTURE_SECRET_KEY")
@@ -57,6 +64,8 @@ class Settings(BaseSettings):
     clinic_phone: str = "+12175550142"
     clinic_timezone: str = "America/Chicago"
     email_from: str = "care@riverside-pt.example"
+    # Where new, moved and cancelled screening bookings are announced; empty: no notice.
+    front_desk_email: str = ""
 
     # Sending policy (see nurture/consent/policy.py). Florida and Oklahoma limit
     # telemarketing texts to 08:00-20:00 local; add states as counsel advises.

@@ -5,6 +5,7 @@ from nurture.campaigns.models import Campaign, CampaignVersion
 from nurture.clock import ClockAnchor
 from nurture.consent.models import ConsentEvent, Suppression
 from nurture.db import Base
+from nurture.deliverability.models import ProviderEvent, SoftBounce
 from nurture.leads.models import Lead
 from nurture.messages.models import Message
 from nurture.sequences.models import Enrollment
@@ -19,5 +20,7 @@ __all__ = [
     "Enrollment",
     "Lead",
     "Message",
+    "ProviderEvent",
+    "SoftBounce",
     "Suppression",
 ]

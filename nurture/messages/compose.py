@@ -12,7 +12,9 @@ from nurture.leads.models import Lead
 from nurture.leads.submission import DEFAULT_PHONE_REGION
 from nurture.links import article_url, booking_url, preferences_url, unsubscribe_url
 from nurture.messages.channels.base import OutboundEmail, OutboundSms
+from nurture.messages.models import Message
 from nurture.messages.render import Clinic, MessageContext, render_email, render_sms
+from nurture.messages.transactional import EmailContent
 
 
 def display_phone(number: str) -> str:
@@ -82,3 +84,23 @@ def compose_sms(
     """The rendered text message for a lead's mobile number."""
     body = render_sms(definition, step, message_context(settings, lead, definition))
     return OutboundSms(message_ref=message_ref, to=lead.phone or "", body=body)
+
+
+def compose_notice(settings: Settings, lead: Lead, message: Message) -> OutboundEmail | OutboundSms:
+    """A transactional notice from the content stored with it when it was queued."""
+    content = message.content or {}
+    if message.channel == Channel.SMS:
+        return OutboundSms(message_ref=message.ref, to=lead.phone or "", body=content["body"])
+    email = EmailContent.from_json(content)
+    return OutboundEmail(
+        message_ref=message.ref,
+        # A notice about the lead for someone else (the front desk) names its recipient.
+        to=str(content.get("to") or lead.email),
+        from_email=settings.email_from,
+        from_name=settings.clinic_name,
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
+        reply_to=settings.email_from,
+        attachments=email.attachments,
+    )

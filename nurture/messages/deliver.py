@@ -12,19 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from nurture.booking.models import Booking, BookingStatus
-from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.sync import load_version
 from nurture.clock import Clock
 from nurture.config import Settings
-from nurture.consent.ledger import current_consent, suppress, suppression_reason
+from nurture.consent.ledger import suppress
 from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
 from nurture.leads.models import Lead
-from nurture.leads.zone import lead_zone
 from nurture.messages.channels.base import (
     EmailChannel,
     OutboundEmail,
@@ -35,20 +32,15 @@ from nurture.messages.channels.base import (
     RetryableError,
     SmsChannel,
 )
-from nurture.messages.compose import compose_email, compose_sms
-from nurture.messages.gate import GateFacts, gate
-from nurture.messages.models import Message, MessageStatus
+from nurture.messages.compose import compose_email, compose_notice, compose_sms
+from nurture.messages.facts import campaign_facts, notice_facts
+from nurture.messages.gate import Decision, gate
+from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.messages.render import TemplateProblem
 from nurture.sequences.models import Enrollment
 
 log = logging.getLogger(__name__)
-# What counts towards the frequency cap: everything a provider was (or may have been) given.
-HANDED_OFF = (
-    MessageStatus.SENDING,
-    MessageStatus.SENT,
-    MessageStatus.DELIVERED,
-    MessageStatus.UNKNOWN,
-)
+
 RETRY_BASE_SECONDS = 10.0
 RETRY_CAP_SECONDS = 300.0  # DESIGN: countdowns stay short; longer waits are the DB's job
 
@@ -131,19 +123,28 @@ class Delivery:
     ) -> OutboundEmail | OutboundSms | tuple[MessageStatus, dict[str, object]]:
         message = session.get_one(Message, message_id)
         lead = session.get_one(Lead, message.lead_id)
+        now = self.clock.now()
+        if message.kind == MessageKind.TRANSACTIONAL:
+            facts = notice_facts(session, self.settings, self.policy, lead=lead, message=message)
+            return self._decide(gate(facts, now)) or compose_notice(self.settings, lead, message)
         enrollment = session.get_one(Enrollment, message.enrollment_id)
         definition = load_version(session, enrollment.campaign_version_id)
         step = definition.spec.step(message.step_key)
-        channel = Channel(message.channel)
-        decision = gate(
-            self._facts(session, lead, enrollment, definition, message), self.clock.now()
+        facts = campaign_facts(
+            session,
+            self.settings,
+            self.policy,
+            lead=lead,
+            enrollment=enrollment,
+            step=step,
+            message=message,
+            now=now,
         )
-        if decision.action == "skip":
-            return MessageStatus.SKIPPED, {"reason": decision.reason}
-        if decision.action == "hold":
-            return MessageStatus.HELD, {"reason": decision.reason, "due_at": decision.hold_until}
+        settled = self._decide(gate(facts, now))
+        if settled:
+            return settled
         try:
-            if channel is Channel.EMAIL:
+            if step.channel is Channel.EMAIL:
                 email = compose_email(self.settings, lead, definition, step, message.ref)
                 message.summary = email.subject[:200]
                 return email
@@ -153,52 +154,14 @@ class Delivery:
         except TemplateProblem as exc:
             return MessageStatus.FAILED, {"reason": f"template error: {exc}"[:300]}
 
-    def _facts(
-        self,
-        session: Session,
-        lead: Lead,
-        enrollment: Enrollment,
-        definition: CampaignDefinition,
-        message: Message,
-    ) -> GateFacts:
-        channel = Channel(message.channel)
-        address = lead.email if channel is Channel.EMAIL else lead.phone
-        step = definition.spec.step(message.step_key)
-        booked = session.scalar(
-            select(
-                exists().where(
-                    Booking.lead_id == lead.id, Booking.status != BookingStatus.CANCELLED
-                )
-            )
-        )
-        now = self.clock.now()
-        cap = self.policy.caps.get(channel)
-        recent = (
-            session.scalars(
-                select(Message.handed_off_at).where(
-                    Message.lead_id == lead.id,
-                    Message.channel == channel,
-                    Message.id != message.id,
-                    Message.status.in_(HANDED_OFF),
-                    Message.handed_off_at > now - cap.period,
-                )
-            ).all()
-            if cap
-            else []
-        )
-        return GateFacts(
-            channel=channel,
-            address=address,
-            consent=current_consent(session, lead.id),
-            suppression=suppression_reason(session, channel, address) if address else None,
-            booked=bool(booked),
-            enrollment_status=enrollment.status,
-            enrollment_end_reason=enrollment.end_reason,
-            condition=step.condition,
-            windows=self.policy.windows(step, lead.phone),
-            zone=lead_zone(lead.timezone, lead.phone, self.settings.clinic_zone),
-            cap_release=self.policy.cap_release(channel, [t for t in recent if t is not None], now),
-        )
+    @staticmethod
+    def _decide(decision: Decision) -> tuple[MessageStatus, dict[str, object]] | None:
+        """The status a gate refusal settles on, or None when the message may go."""
+        if decision.action == "skip":
+            return MessageStatus.SKIPPED, {"reason": decision.reason}
+        if decision.action == "hold":
+            return MessageStatus.HELD, {"reason": decision.reason, "due_at": decision.hold_until}
+        return None
 
     def _hand_off(self, message_id: int, outbound: OutboundEmail | OutboundSms) -> Retry | None:
         result: ProviderResult

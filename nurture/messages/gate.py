@@ -8,13 +8,15 @@ wins (invariant 3).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from nurture.consent.models import Channel
 from nurture.sequences.models import EnrollmentStatus
 from nurture.sequences.schedule import SendWindow, next_allowed
 
+# A paused sequence's messages are looked at again this often until staff resume it.
+PAUSED_RECHECK = timedelta(hours=1)
 CONDITION_CHANNEL = {"sms_consent": Channel.SMS, "email_consent": Channel.EMAIL}
 
 
@@ -33,6 +35,10 @@ class GateFacts:
     windows: tuple[SendWindow, ...]
     zone: ZoneInfo
     cap_release: datetime | None = None  # when the frequency cap lets the next one out
+    # A notice the person asked for (booking confirmation, reminder, a reply): it
+    # ignores the exit goal, the frequency cap and email marketing consent, but never
+    # suppression, SMS consent or quiet hours.
+    transactional: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,20 +53,24 @@ SEND = Decision("send")
 
 def gate(facts: GateFacts, now: datetime) -> Decision:
     """Send, skip (with a reason) or hold until the next allowed moment."""
-    if facts.booked:
+    marketing = not facts.transactional
+    if marketing and facts.booked:
         return Decision("skip", "exit goal reached: a screening is booked")
-    if facts.enrollment_status == EnrollmentStatus.EXITED:
+    if marketing and facts.enrollment_status == EnrollmentStatus.EXITED:
         return Decision("skip", f"left the campaign: {facts.enrollment_end_reason or 'exited'}")
+    if marketing and facts.enrollment_status == EnrollmentStatus.PAUSED:
+        return Decision("hold", "sequence paused by staff", now + PAUSED_RECHECK)
     channel = facts.channel.value
     if not facts.address:
         return Decision("skip", f"no {channel} address on file")
     if facts.suppression:
         return Decision("skip", f"{channel} address suppressed: {facts.suppression}")
-    if not facts.consent.get(facts.channel, False):
+    needs_consent = marketing or facts.channel is Channel.SMS
+    if needs_consent and not facts.consent.get(facts.channel, False):
         return Decision("skip", f"no {channel} consent")
     if facts.condition and not facts.consent.get(CONDITION_CHANNEL[facts.condition], False):
         return Decision("skip", f"condition not met: {facts.condition}")
-    if facts.cap_release is not None and facts.cap_release > now:
+    if marketing and facts.cap_release is not None and facts.cap_release > now:
         allowed = next_allowed(facts.cap_release, facts.zone, facts.windows)
         return Decision("hold", f"frequency cap reached for {channel}", allowed)
     allowed = next_allowed(now, facts.zone, facts.windows)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db import Base
@@ -23,11 +24,17 @@ class MessageStatus(StrEnum):
     UNKNOWN = "unknown"  # the worker died mid hand-off: never re-sent automatically
 
 
+class MessageKind(StrEnum):
+    CAMPAIGN = "campaign"  # a campaign step: marketing rules apply
+    TRANSACTIONAL = "transactional"  # a notice the person asked for (see messages.transactional)
+
+
 # The whole state machine. A retryable provider error is the one move back
 # (sending -> queued): the provider told us it did not take the message.
 TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
-    MessageStatus.QUEUED: frozenset({MessageStatus.SENDING}),
-    MessageStatus.HELD: frozenset({MessageStatus.QUEUED}),
+    # A booking, an opt-out or a cancelled appointment settles waiting rows as skipped.
+    MessageStatus.QUEUED: frozenset({MessageStatus.SENDING, MessageStatus.SKIPPED}),
+    MessageStatus.HELD: frozenset({MessageStatus.QUEUED, MessageStatus.SKIPPED}),
     MessageStatus.SENDING: frozenset(
         {
             MessageStatus.SENT,
@@ -39,16 +46,27 @@ TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
         }
     ),
     MessageStatus.SENT: frozenset({MessageStatus.DELIVERED, MessageStatus.FAILED}),
-    MessageStatus.DELIVERED: frozenset(),
+    # A receiving server may accept a message and bounce it later (an asynchronous
+    # bounce): the provider then reports "bounce" after "delivered".
+    MessageStatus.DELIVERED: frozenset({MessageStatus.FAILED}),
     MessageStatus.FAILED: frozenset(),
     MessageStatus.SKIPPED: frozenset(),
-    MessageStatus.UNKNOWN: frozenset(),
+    # The provider's own report settles a hand-off whose outcome we lost: it tells, it
+    # never causes a resend.
+    MessageStatus.UNKNOWN: frozenset({MessageStatus.DELIVERED, MessageStatus.FAILED}),
 }
 
-# Statuses after which no worker touches the message again (delivery reports aside).
-SETTLED_STATUSES = frozenset(s for s, moves in TRANSITIONS.items() if not moves) | {
-    MessageStatus.SENT
-}
+# Statuses after which no worker touches the message again (provider reports aside):
+# invariant 2 says every due step ends in one of these, with a reason unless sent.
+SETTLED_STATUSES = frozenset(
+    {
+        MessageStatus.SENT,
+        MessageStatus.DELIVERED,
+        MessageStatus.FAILED,
+        MessageStatus.SKIPPED,
+        MessageStatus.UNKNOWN,
+    }
+)
 
 
 def can_move(current: str, new: str) -> bool:
@@ -66,9 +84,16 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(
+        String(14), default=MessageKind.CAMPAIGN, server_default=MessageKind.CAMPAIGN.value
+    )
+    # Campaign steps have an enrollment; notices have a dedupe key instead.
+    enrollment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("enrollments.id", ondelete="CASCADE")
+    )
+    dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     step_key: Mapped[str] = mapped_column(String(80))
     channel: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(12), default=MessageStatus.QUEUED)
@@ -80,5 +105,11 @@ class Message(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     provider_id: Mapped[str | None] = mapped_column(String(100))
     summary: Mapped[str | None] = mapped_column(String(200))
+    content: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a notice's rendered text
+    # What the email provider reported afterwards (nurture.deliverability).
+    delivered_at: Mapped[datetime | None]
+    opens: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    clicks: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    deferrals: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -13,6 +13,7 @@ from nurture.db import Base
 
 class EnrollmentStatus(StrEnum):
     ACTIVE = "active"
+    PAUSED = "paused"  # staff must answer a reply first; the dispatcher skips it
     COMPLETED = "completed"
     EXITED = "exited"
 

@@ -7,6 +7,15 @@ from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with an email, e.g. a booking's calendar invitation."""
+
+    filename: str
+    content_type: str  # "text/calendar; method=REQUEST"
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundEmail:
     """A rendered email ready for a provider; `message_ref` is the opaque outbox id."""
 
@@ -19,6 +28,7 @@ class OutboundEmail:
     html: str
     reply_to: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

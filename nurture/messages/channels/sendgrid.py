@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import logging
@@ -14,8 +15,13 @@ from typing import Any
 
 from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
+from sendgrid.helpers.mail import Attachment as SendGridAttachment
 from sendgrid.helpers.mail import (
     CustomArg,
+    Disposition,
+    FileContent,
+    FileName,
+    FileType,
     From,
     Header,
     Mail,
@@ -76,6 +82,15 @@ def build_mail(email: OutboundEmail) -> Mail:
         # SendGrid passes header values through as they are: non-ASCII must be encoded.
         encoded = value if value.isascii() else EncodedHeader(value, "utf-8").encode()
         mail.add_header(Header(name, encoded))
+    for attachment in email.attachments:
+        mail.add_attachment(
+            SendGridAttachment(
+                FileContent(base64.b64encode(attachment.data).decode("ascii")),
+                FileName(attachment.filename),
+                FileType(attachment.content_type.split(";")[0]),
+                Disposition("attachment"),
+            )
+        )
     # On the personalization: the spec types the message-level custom_args as a string.
     mail.add_custom_arg(CustomArg("message_ref", email.message_ref, p=0))
     return mail
