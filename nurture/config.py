@@ -89,6 +89,24 @@ class Settings(BaseSettings):
     requeue_after_seconds: float = Field(120.0, alias="NURTURE_REQUEUE_AFTER", gt=0)
     max_delivery_attempts: int = Field(5, alias="NURTURE_MAX_ATTEMPTS", ge=1)
 
+    @field_validator("sms_quiet_hours", "email_quiet_hours")
+    @classmethod
+    def _hours_parse(cls, value: str) -> str:
+        from nurture.consent.policy import parse_hours  # the policy module imports settings
+
+        if value:
+            parse_hours(value)
+        return value
+
+    @field_validator("sms_frequency_cap", "email_frequency_cap")
+    @classmethod
+    def _cap_parses(cls, value: str) -> str:
+        from nurture.consent.policy import FrequencyCap
+
+        if value:
+            FrequencyCap.parse(value)
+        return value
+
     @field_validator("clinic_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -112,8 +130,19 @@ class Settings(BaseSettings):
                 missing.append("TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
             if not (self.twilio_from_number or self.twilio_messaging_service_sid):
                 missing.append("TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID")
-        if not self.clinic_address.strip():
-            missing.append("CLINIC_ADDRESS")
+        # The sample clinic's identity is a default for the demo, never for real mail:
+        # CAN-SPAM wants the sender's real postal address in every email.
+        for variable, field in (
+            ("CLINIC_ADDRESS", "clinic_address"),
+            ("CLINIC_NAME", "clinic_name"),
+            ("EMAIL_FROM", "email_from"),
+        ):
+            if field not in self.model_fields_set or not str(getattr(self, field)).strip():
+                missing.append(variable)
+        if self.email_channel == "sendgrid" and not self.sendgrid_webhook_public_key:
+            missing.append("SENDGRID_WEBHOOK_PUBLIC_KEY (bounces and complaints must be heard)")
+        if self.public_base_url.startswith("http://"):
+            missing.append("PUBLIC_BASE_URL over https (unsubscribe links must be https)")
         if missing:
             raise ValueError("production configuration is incomplete: " + ", ".join(missing))
         return self

@@ -31,11 +31,14 @@ def resolved_environment(service: dict[str, Any]) -> dict[str, str]:
     filled = {
         "NURTURE_SECRET_KEY": "a-real-secret-of-enough-length",
         "CLINIC_ADDRESS": "120 Main Street, Springfield, IL 62701",
+        "CLINIC_NAME": "Riverside Physical Therapy",
         "EMAIL_FROM": "care@clinic.example",
         "SENDGRID_API_KEY": "SG.key",
         "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
         "TWILIO_AUTH_TOKEN": "token",
         "TWILIO_FROM_NUMBER": "+12175550100",
+        "SENDGRID_WEBHOOK_PUBLIC_KEY": "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE",
+        "PUBLIC_BASE_URL": "https://care.clinic.example",
     }
 
     def value(match: re.Match[str]) -> str:
@@ -96,3 +99,22 @@ def test_dockerfile_copies_what_the_services_need() -> None:
     dockerfile = (Path(PROJECT_ROOT) / "Dockerfile").read_text()
     for folder in ("nurture", "workers", "migrations", "templates"):
         assert f"COPY {folder}" in dockerfile
+
+
+def test_production_refuses_the_sample_clinic_identity(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NURTURE_ENV", "production")
+    monkeypatch.setenv("NURTURE_SECRET_KEY", "a-real-secret-of-enough-length")
+    with pytest.raises(ValueError) as error:
+        Settings()
+    for variable in ("CLINIC_ADDRESS", "CLINIC_NAME", "EMAIL_FROM"):
+        assert variable in str(error.value)
+
+
+def test_policy_settings_are_checked_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SMS_QUIET_HOURS", "late evening")
+    with pytest.raises(ValueError, match="08:00-21:00"):
+        Settings()
+    monkeypatch.setenv("SMS_QUIET_HOURS", "08:00-21:00")
+    monkeypatch.setenv("SMS_FREQUENCY_CAP", "lots")
+    with pytest.raises(ValueError, match="1/24h"):
+        Settings()
