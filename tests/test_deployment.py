@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 import yaml
-from nurture.cli.main import app
 from typer.testing import CliRunner
 
+from nurture.cli.main import app
 from nurture.config import PROJECT_ROOT, Settings
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
