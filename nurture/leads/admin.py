@@ -13,6 +13,7 @@ from nurture.booking.models import Booking
 from nurture.campaigns.models import Campaign
 from nurture.campaigns.sync import load_version
 from nurture.consent.models import ConsentEvent
+from nurture.consent.policy import SendingPolicy
 from nurture.leads.models import Lead
 from nurture.leads.submission import normalise_email
 from nurture.leads.zone import lead_zone
@@ -50,8 +51,9 @@ class LeadRow:
     masked_email: str
     status: str
     next_step: str | None
-    next_due: datetime | None  # in the lead's zone
+    next_due: datetime | None
     created_at: datetime
+    zone: ZoneInfo  # the lead's, for showing the times above
 
 
 def lead_page(
@@ -68,12 +70,12 @@ def lead_page(
         )
     )
     enrollments: dict[int, Enrollment] = {}
-    for enrollment in session.scalars(
+    for found in session.scalars(
         select(Enrollment)
         .where(Enrollment.lead_id.in_([lead.id for lead in leads]))
         .order_by(Enrollment.enrolled_at)
     ):
-        enrollments[enrollment.lead_id] = enrollment  # the newest one wins
+        enrollments[found.lead_id] = found  # the newest one wins
     rows = []
     for lead in leads:
         enrollment = enrollments.get(lead.id)
@@ -85,12 +87,9 @@ def lead_page(
                 masked_email=mask_email(lead.email),
                 status=enrollment.status if enrollment else "not enrolled",
                 next_step=enrollment.next_step_key if enrollment else None,
-                next_due=(
-                    enrollment.next_due_at.astimezone(zone)
-                    if enrollment and enrollment.next_due_at
-                    else None
-                ),
-                created_at=lead.created_at.astimezone(zone),
+                next_due=enrollment.next_due_at if enrollment else None,
+                created_at=lead.created_at,
+                zone=zone,
             )
         )
     return rows, total
@@ -138,7 +137,9 @@ def _day(moment: datetime, start: datetime, zone: ZoneInfo) -> int:
     return (moment.astimezone(zone).date() - start.astimezone(zone).date()).days
 
 
-def lead_timelines(session: Session, lead: Lead, clinic_zone: ZoneInfo) -> list[CampaignTimeline]:
+def lead_timelines(
+    session: Session, lead: Lead, clinic_zone: ZoneInfo, policy: SendingPolicy
+) -> list[CampaignTimeline]:
     """Each of the lead's campaigns, step by step, as the database records it.
 
     Steps without a message row are shown too: still pending (when the dispatcher
@@ -153,9 +154,7 @@ def lead_timelines(session: Session, lead: Lead, clinic_zone: ZoneInfo) -> list[
         definition = load_version(session, enrollment.campaign_version_id)
         messages = {
             m.step_key: m
-            for m in session.scalars(
-                select(Message).where(Message.enrollment_id == enrollment.id)
-            )
+            for m in session.scalars(select(Message).where(Message.enrollment_id == enrollment.id))
         }
         entries = []
         for step in definition.spec.steps:
@@ -175,7 +174,7 @@ def lead_timelines(session: Session, lead: Lead, clinic_zone: ZoneInfo) -> list[
                     )
                 )
                 continue
-            at = due_at(enrollment.enrolled_at, step, zone)
+            at = due_at(enrollment.enrolled_at, step, zone, policy.windows(step, lead.phone))
             ended = enrollment.status == EnrollmentStatus.EXITED
             entries.append(
                 TimelineEntry(

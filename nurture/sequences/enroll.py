@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -28,7 +28,8 @@ def due_at(
     the default SMS quiet hours apply.
     """
     chosen = step.windows() if windows is None else windows
-    return next_allowed(enrolled_at + step.offset, zone, chosen)
+    # In UTC, so "2d" means 48 real hours even across a daylight-saving change.
+    return next_allowed(enrolled_at.astimezone(UTC) + step.offset, zone, chosen)
 
 
 def enroll(

@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench.run` compares the outbox design with one task per message."""

@@ -1,0 +1,150 @@
+"""A throw-away PostgreSQL database filled with leads, consent and enrollments in bulk."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from nurture.campaigns.definition import CampaignDefinition, load_campaign_dir
+from nurture.campaigns.models import Campaign as CampaignRow
+from nurture.campaigns.sync import sync_campaign
+from nurture.clock import utcnow
+from nurture.config import PROJECT_ROOT, get_settings
+from nurture.consent.models import Channel, ConsentAction, ConsentEvent
+from nurture.consent.wording import WORDING
+from nurture.db import make_engine
+from nurture.leads.models import Lead, new_public_id
+from nurture.migrate import upgrade
+from nurture.sequences.models import Enrollment, EnrollmentStatus
+
+CAMPAIGN_DIR = PROJECT_ROOT / "templates" / "campaigns" / "hamstring-sciatica"
+
+
+def create_database(admin_url: str) -> str:
+    """A new, migrated database next to `admin_url`'s; returns its URL."""
+    name = f"nurture_bench_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    return url
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    """Drop the database at `url`, closing whatever still uses it."""
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """A contiguous range of lead ids, each with one enrollment in the campaign."""
+
+    name: str
+    first_lead_id: int
+    last_lead_id: int
+
+    @property
+    def size(self) -> int:
+        return self.last_lead_id - self.first_lead_id + 1
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    version_id: int
+    definition: CampaignDefinition
+
+    @property
+    def first_step(self) -> str:
+        return self.definition.spec.steps[0].key
+
+
+def sync_seeded_campaign(engine: Engine) -> Campaign:
+    """The seeded campaign, whose first step is an email due at sign-up."""
+    definition = load_campaign_dir(CAMPAIGN_DIR)
+    with Session(engine) as session, session.begin():
+        result = sync_campaign(session, definition, utcnow())
+        version_id = session.scalar(
+            select(CampaignRow.current_version_id).where(CampaignRow.id == result.campaign_id)
+        )
+    assert version_id is not None
+    return Campaign(result.campaign_id, version_id, definition)
+
+
+def add_cohort(engine: Engine, campaign: Campaign, name: str, size: int) -> Cohort:
+    """`size` email-consenting leads enrolled in `campaign`, not yet due."""
+    now = utcnow()
+    wording, clinic = WORDING[Channel.EMAIL], get_settings().clinic_name
+    with Session(engine) as session, session.begin():
+        lead_ids = list(
+            session.scalars(
+                insert(Lead).returning(Lead.id, sort_by_parameter_order=True),
+                [
+                    {
+                        "public_id": new_public_id(),
+                        "email": f"{name}-{number:05d}@bench.example",
+                        "first_name": f"Lead{number}",
+                        "phone": None,
+                        "timezone": "America/Chicago",
+                        "source": "bench",
+                        "created_at": now,
+                    }
+                    for number in range(size)
+                ],
+            )
+        )
+        session.execute(
+            insert(ConsentEvent),
+            [
+                {
+                    "lead_id": lead_id,
+                    "channel": Channel.EMAIL.value,
+                    "action": ConsentAction.GRANTED.value,
+                    "wording_version": wording.version,
+                    "wording": wording.text(clinic),
+                    "source": "bench",
+                    "occurred_at": now,
+                }
+                for lead_id in lead_ids
+            ],
+        )
+        session.execute(
+            insert(Enrollment),
+            [
+                {
+                    "lead_id": lead_id,
+                    "campaign_id": campaign.id,
+                    "campaign_version_id": campaign.version_id,
+                    "status": EnrollmentStatus.ACTIVE.value,
+                    "next_step_key": campaign.first_step,
+                    # Not due: the dispatcher leaves the cohort alone until `make_due`.
+                    "next_due_at": None,
+                    "enrolled_at": now,
+                }
+                for lead_id in lead_ids
+            ],
+        )
+    return Cohort(name, min(lead_ids), max(lead_ids))
+
+
+def make_due(engine: Engine, cohort: Cohort, now: datetime) -> None:
+    """Every enrollment of the cohort becomes due at once."""
+    with Session(engine) as session, session.begin():
+        session.execute(
+            update(Enrollment)
+            .where(Enrollment.lead_id.between(cohort.first_lead_id, cohort.last_lead_id))
+            .values(next_due_at=now, enrolled_at=now)
+        )

@@ -1,0 +1,60 @@
+"""What every command needs: the settings, the database and the clock, with clear errors."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.orm import Session, sessionmaker
+
+from nurture.cli.output import fail
+from nurture.clock import Clock, anchored_clock
+from nurture.config import Settings, get_settings
+from nurture.db import get_sessionmaker
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; a bad value exits naming the variable."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: "
+            + e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        )
+        fail(f"the configuration is not valid: {problems}")
+
+
+def sessions() -> sessionmaker[Session]:
+    """Sessions on the configured database."""
+    load_settings()
+    return get_sessionmaker()
+
+
+def cli_clock() -> Clock:
+    """The same clock the workers use (real, or the database-anchored accelerated one)."""
+    return anchored_clock(sessions(), load_settings().time_scale)
+
+
+def needs_database(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn a missing or unmigrated database into an instruction instead of a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (OperationalError, ProgrammingError) as exc:
+            detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            fail(
+                f"the database is not ready ({detail}). "
+                "Run `nurture db upgrade` (and `nurture campaigns sync`) first."
+            )
+
+    return wrapper

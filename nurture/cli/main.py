@@ -1,0 +1,23 @@
+"""The `nurture` command: one entry point for operators, developers and the demo."""
+
+from __future__ import annotations
+
+import typer
+
+from nurture.cli import bookings, campaigns, db, leads
+from nurture.cli.demo import demo
+from nurture.cli.services import beat, run, serve, worker
+from nurture.cli.stats import stats
+
+# Locals stay out of tracebacks: they would print settings, secrets and personal data.
+app = typer.Typer(
+    help="Nurture: timed educational email and SMS sequences for a clinic's prospects.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(campaigns.app, name="campaigns")
+app.add_typer(leads.app, name="leads")
+app.add_typer(bookings.app, name="bookings")
+for command in (serve, worker, beat, run, demo, stats):
+    app.command()(command)

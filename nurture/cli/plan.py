@@ -1,0 +1,83 @@
+"""When each step of a campaign would reach a sample lead: the dispatcher's and gate's maths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from nurture.campaigns.spec import WEEKDAYS, CampaignSpec, StepSpec
+from nurture.consent.models import Channel
+from nurture.consent.policy import SendingPolicy
+from nurture.sequences.enroll import due_at
+from nurture.sequences.schedule import SendWindow, is_allowed, next_allowed
+
+CHANNEL_LABEL = {Channel.SMS: "SMS", Channel.EMAIL: "email"}
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    step: StepSpec
+    nominal: datetime  # enrollment + delay, before any window moved it
+    due: datetime  # when it goes out
+    moved_by: tuple[str, ...]  # why it is later than nominal
+    skipped: str | None  # why the gate would skip it for this lead
+
+
+def describe_window(window: SendWindow, policy: SendingPolicy, step: StepSpec) -> str:
+    """'SMS quiet hours 08:00-21:00' or 'step window 10:00-18:00 Mon-Sat'."""
+    if step.window is not None and window == step.window.window():
+        days = sorted(window.days)
+        if len(days) == 7:
+            label = ""
+        elif days == list(range(days[0], days[-1] + 1)):
+            label = f" {WEEKDAYS[days[0]].title()}-{WEEKDAYS[days[-1]].title()}"
+        else:
+            label = " " + ",".join(WEEKDAYS[d].title() for d in days)
+        return f"step window {window.label()}{label}"
+    if window == policy.quiet_hours.get(step.channel):
+        return f"{CHANNEL_LABEL[step.channel]} quiet hours {window.label()}"
+    return f"the lead's state's SMS hours {window.label()}"
+
+
+def _skip_reason(step: StepSpec, sms_consent: bool) -> str | None:
+    if sms_consent:
+        return None
+    if step.channel is Channel.SMS:
+        return "no sms consent"
+    if step.condition == "sms_consent":
+        return "condition not met: sms_consent"
+    return None
+
+
+def plan_steps(
+    spec: CampaignSpec,
+    enrolled_at: datetime,
+    zone: ZoneInfo,
+    policy: SendingPolicy,
+    *,
+    phone: str | None,
+    sms_consent: bool,
+) -> list[PlannedStep]:
+    """Every step, timed from the enrollment as the dispatcher times it, then the cap."""
+    planned = []
+    handed_off: dict[Channel, list[datetime]] = {}
+    for step in spec.steps:
+        windows = policy.windows(step, phone)
+        nominal = enrolled_at + step.offset
+        due = due_at(enrolled_at, step, zone, windows)
+        moved = tuple(
+            describe_window(w, policy, step) for w in windows if not is_allowed(nominal, zone, [w])
+        )
+        skipped = _skip_reason(step, sms_consent)
+        if skipped is None:
+            # The gate holds a message over the frequency cap until the cap lets it out.
+            sent = handed_off.setdefault(step.channel, [])
+            release = policy.cap_release(step.channel, sent, due)
+            if release is not None and release > due:
+                due = next_allowed(release, zone, windows)
+                cap = policy.caps[step.channel]
+                moved += (f"the {step.channel.value} frequency cap ({cap.count} per {cap.period})",)
+            sent.append(due)
+        planned.append(PlannedStep(step, nominal, due, moved, skipped))
+    return planned

@@ -1,0 +1,1 @@
+"""Running the product: preparing a database, and the embedded (one-process) mode."""

@@ -1,0 +1,73 @@
+"""Bring a database up to date: the schema, then every campaign folder that passes validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from nurture.campaigns.definition import CampaignDefinition, CampaignFileError, load_campaign_dir
+from nurture.campaigns.sync import SyncResult, sync_campaign
+from nurture.campaigns.validate import Finding, validate_definition
+from nurture.migrate import upgrade
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignCheck:
+    """A campaign folder as loaded, with every finding naming a real file."""
+
+    folder: Path
+    definition: CampaignDefinition | None  # None when the folder could not be loaded
+    findings: list[Finding]
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity != "error"]
+
+
+def _load_problem(problem: str) -> Finding:
+    # Loader problems read "<file>: <field>: <message>"; keep file and field together.
+    parts = problem.split(": ", 2)
+    if len(parts) == 3:
+        return Finding("error", f"{parts[0]}: {parts[1]}", parts[2].removeprefix("Value error, "))
+    return Finding("error", parts[0], parts[1] if len(parts) > 1 else "cannot be loaded")
+
+
+def check_campaign(folder: Path, templates_dir: Path) -> CampaignCheck:
+    """Load and validate one campaign folder."""
+    try:
+        definition = load_campaign_dir(folder)
+    except CampaignFileError as exc:
+        return CampaignCheck(folder, None, [_load_problem(p) for p in exc.problems])
+    # The validator names files by campaign slug; the folder on disk may be named otherwise.
+    prefix = f"{definition.spec.slug}/"
+    findings = [
+        Finding(f.severity, str(folder / f.where.removeprefix(prefix)), f.message)
+        if f.where.startswith(prefix)
+        else f
+        for f in validate_definition(definition, templates_dir)
+    ]
+    return CampaignCheck(folder, definition, findings)
+
+
+def sync_checked(factory: sessionmaker[Session], check: CampaignCheck, now: datetime) -> SyncResult:
+    """Store a campaign that passed validation (a new version only when it changed)."""
+    if check.definition is None or check.errors:
+        raise ValueError(f"{check.folder} has errors and cannot be synced")
+    with factory.begin() as session:
+        return sync_campaign(session, check.definition, now)
+
+
+def migrate(database_url: str) -> None:
+    """Apply every migration; a SQLite file's folder is created first."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    upgrade(database_url)
