@@ -11,10 +11,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import Float, Integer, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
-from nurture.db import Base
+from nurture.db import Base, upsert_insert
 
 
 def utcnow() -> datetime:
@@ -76,24 +75,17 @@ def anchored_clock(factory: sessionmaker[Session], scale: float) -> Clock:
     """A clock for this process: real time, or the database-anchored scaled clock."""
     if scale == 1:
         return SystemClock()
+    real = utcnow()
     with factory.begin() as session:
-        anchor = session.get(ClockAnchor, 1)
-        if anchor is not None and anchor.scale == scale:
-            return ScaledClock(anchor.real_anchor, anchor.virtual_anchor, scale)
-        real = utcnow()
-        # A scale change continues virtual time from where it is, so nothing jumps back.
-        virtual = (
-            ScaledClock(anchor.real_anchor, anchor.virtual_anchor, anchor.scale).now()
-            if anchor is not None
-            else real
+        # Several processes may start at once on a fresh database: the first insert wins.
+        session.execute(
+            upsert_insert(session)(ClockAnchor)
+            .values(id=1, real_anchor=real, virtual_anchor=real, scale=scale)
+            .on_conflict_do_nothing(index_elements=["id"])
         )
-        if anchor is None:
-            session.add(ClockAnchor(id=1, real_anchor=real, virtual_anchor=virtual, scale=scale))
-        else:
+        anchor = session.scalars(select(ClockAnchor).where(ClockAnchor.id == 1)).one()
+        if anchor.scale != scale:
+            # A scale change continues virtual time from where it is: nothing jumps back.
+            virtual = ScaledClock(anchor.real_anchor, anchor.virtual_anchor, anchor.scale).now()
             anchor.real_anchor, anchor.virtual_anchor, anchor.scale = real, virtual, scale
-    try:
-        with factory.begin() as session:
-            stored = session.scalars(select(ClockAnchor).where(ClockAnchor.id == 1)).one()
-            return ScaledClock(stored.real_anchor, stored.virtual_anchor, stored.scale)
-    except IntegrityError:  # pragma: no cover - another process anchored first
-        return anchored_clock(factory, scale)
+        return ScaledClock(anchor.real_anchor, anchor.virtual_anchor, anchor.scale)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
+from jinja2 import DictLoader, Environment, StrictUndefined
 from pydantic import ValidationError
 
 from nurture.campaigns.spec import CampaignSpec
@@ -25,6 +27,15 @@ class CampaignDefinition:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CampaignDefinition:
         return cls(CampaignSpec.model_validate(data["spec"]), dict(data["templates"]))
+
+    @cached_property
+    def environment(self) -> Environment:
+        """The step templates' Jinja environment; each template compiles once per definition."""
+        return Environment(  # noqa: S701 - email bodies are Markdown; HTML comes from markdown-it
+            loader=DictLoader(self.templates),
+            undefined=StrictUndefined,
+            keep_trailing_newline=True,
+        )
 
     def checksum(self) -> str:
         canonical = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))

@@ -10,7 +10,13 @@ from nurture.config import Settings
 from nurture.consent.models import Channel
 from nurture.leads.models import Lead
 from nurture.leads.submission import DEFAULT_PHONE_REGION
-from nurture.links import article_url, booking_url, preferences_url, unsubscribe_url
+from nurture.links import (
+    article_url,
+    booking_url,
+    preferences_url,
+    reply_address,
+    unsubscribe_url,
+)
 from nurture.messages.channels.base import OutboundEmail, OutboundSms
 from nurture.messages.models import Message
 from nurture.messages.render import Clinic, MessageContext, render_email, render_sms
@@ -66,7 +72,8 @@ def compose_email(
         subject=rendered.subject,
         text=rendered.text,
         html=rendered.html,
-        reply_to=settings.email_from,
+        # The lead's own reply address: a reply then names its lead (nurture.replies).
+        reply_to=reply_address(settings, lead.public_id) or settings.email_from,
         headers={
             "List-Unsubscribe": f"<{context.unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -92,6 +99,10 @@ def compose_notice(settings: Settings, lead: Lead, message: Message) -> Outbound
     if message.channel == Channel.SMS:
         return OutboundSms(message_ref=message.ref, to=lead.phone or "", body=content["body"])
     email = EmailContent.from_json(content)
+    # Only the lead's own notices carry the lead's reply address: a reply from the
+    # front desk must not read as the lead's.
+    own = not content.get("to")
+    reply_to = (reply_address(settings, lead.public_id) if own else None) or settings.email_from
     return OutboundEmail(
         message_ref=message.ref,
         # A notice about the lead for someone else (the front desk) names its recipient.
@@ -101,6 +112,6 @@ def compose_notice(settings: Settings, lead: Lead, message: Message) -> Outbound
         subject=email.subject,
         text=email.text,
         html=email.html,
-        reply_to=settings.email_from,
+        reply_to=reply_to,
         attachments=email.attachments,
     )

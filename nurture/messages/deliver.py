@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.sync import load_version
 from nurture.clock import Clock
 from nurture.config import Settings
@@ -28,7 +29,6 @@ from nurture.messages.channels.base import (
     OutboundSms,
     OutcomeUnknownError,
     PermanentError,
-    ProviderResult,
     RetryableError,
     SmsChannel,
 )
@@ -51,6 +51,17 @@ class Retry:
     countdown: float
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a hand-off ended in, to be written with the next commit."""
+
+    message_id: int
+    status: MessageStatus
+    values: dict[str, object]
+    suppression: tuple[Channel, str, str] | None = None
+    retry: Retry | None = None
+
+
 def backoff(attempts: int, retry_after: float | None) -> float:
     """Seconds before the next try: exponential, or the provider's ask, capped."""
     wait = retry_after if retry_after else RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
@@ -71,64 +82,99 @@ class Delivery:
         self.factory, self.clock, self.settings = factory, clock, settings
         self.email, self.sms = email, sms
         self.policy = SendingPolicy.from_settings(settings)
+        self._definitions: dict[int, CampaignDefinition] = {}
 
     def deliver_batch(self, message_ids: Sequence[int]) -> list[Retry]:
-        """Deliver each message; returns the ones to try again later."""
-        retries = []
+        """Deliver each message; returns the ones to try again later.
+
+        A message's outcome is written in the same commit that claims the next one
+        (one commit per message instead of two). At most one message per worker is
+        ever "sending" without a recorded outcome, so a crash leaves at most one
+        unknown, exactly as before.
+        """
+        retries: list[Retry] = []
+        pending: Outcome | None = None
         for message_id in message_ids:
-            retry = self.deliver_one(message_id)
-            if retry is not None:
-                retries.append(retry)
+            with self.factory.begin() as session:
+                if pending is not None:
+                    self._record(session, pending)
+                    pending = None
+                outbound = self._claim_and_prepare(session, message_id)
+            if outbound is not None:
+                pending = self._hand_off(message_id, *outbound)
+                if pending.retry is not None:
+                    retries.append(pending.retry)
+        if pending is not None:
+            with self.factory.begin() as session:
+                self._record(session, pending)
         return retries
-
-    def _claim(self, message_id: int) -> bool:
-        now = self.clock.now()
-        with self.factory.begin() as session:
-            claimed = session.scalar(
-                update(Message)
-                .where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
-                .values(
-                    status=MessageStatus.SENDING,
-                    attempts=Message.attempts + 1,
-                    handed_off_at=now,
-                    updated_at=now,
-                )
-                .returning(Message.id)
-            )
-        return claimed is not None
-
-    def _finish(self, message_id: int, status: MessageStatus, **values: object) -> None:
-        now = self.clock.now()
-        with self.factory.begin() as session:
-            session.execute(
-                update(Message)
-                .where(Message.id == message_id, Message.status == MessageStatus.SENDING)
-                .values(status=status, updated_at=now, **values)
-            )
 
     def deliver_one(self, message_id: int) -> Retry | None:
         """Take one queued message through gate, render and hand-off."""
-        if not self._claim(message_id):
+        retries = self.deliver_batch([message_id])
+        return retries[0] if retries else None
+
+    def claim(self, session: Session, message_id: int) -> int | None:
+        """Mark a queued message as being handed off (queued -> sending); its attempt number."""
+        now = self.clock.now()
+        attempts: int | None = session.scalar(
+            update(Message)
+            .where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
+            .values(
+                status=MessageStatus.SENDING,
+                attempts=Message.attempts + 1,
+                handed_off_at=now,
+                updated_at=now,
+            )
+            .returning(Message.attempts)
+        )
+        return attempts
+
+    def _settle(
+        self, session: Session, message_id: int, status: MessageStatus, **values: object
+    ) -> None:
+        session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.status == MessageStatus.SENDING)
+            .values(status=status, updated_at=self.clock.now(), **values)
+        )
+
+    def _claim_and_prepare(
+        self, session: Session, message_id: int
+    ) -> tuple[OutboundEmail | OutboundSms, int] | None:
+        # Claim, gate and render commit together, before the provider is called: a
+        # crash before this commit leaves the message queued (nothing was sent), a
+        # crash after it leaves it "sending" (it may have been sent: never resent).
+        attempts = self.claim(session, message_id)
+        if attempts is None:
             return None  # another worker has it, or it is already settled
-        with self.factory.begin() as session:
+        try:
             prepared = self._prepare(session, message_id)
+        except Exception as exc:  # a bug must not turn into a message retried forever
+            log.exception("could not prepare message %s", message_id)
+            prepared = MessageStatus.FAILED, {"reason": f"internal error: {type(exc).__name__}"}
         if isinstance(prepared, tuple):
             status, values = prepared
-            self._finish(message_id, status, **values)
+            self._settle(session, message_id, status, **values)
             return None
-        return self._hand_off(message_id, prepared)
+        return prepared, attempts
 
     def _prepare(
         self, session: Session, message_id: int
     ) -> OutboundEmail | OutboundSms | tuple[MessageStatus, dict[str, object]]:
-        message = session.get_one(Message, message_id)
-        lead = session.get_one(Lead, message.lead_id)
+        message, lead, enrollment = session.execute(
+            select(Message, Lead, Enrollment)
+            .join(Lead, Lead.id == Message.lead_id)
+            .outerjoin(Enrollment, Enrollment.id == Message.enrollment_id)
+            .where(Message.id == message_id)
+        ).one()
         now = self.clock.now()
-        if message.kind == MessageKind.TRANSACTIONAL:
-            facts = notice_facts(session, self.settings, self.policy, lead=lead, message=message)
+        if message.kind == MessageKind.TRANSACTIONAL or enrollment is None:
+            facts = notice_facts(
+                session, self.settings, self.policy, lead=lead, message=message, now=now
+            )
             return self._decide(gate(facts, now)) or compose_notice(self.settings, lead, message)
-        enrollment = session.get_one(Enrollment, message.enrollment_id)
-        definition = load_version(session, enrollment.campaign_version_id)
+        definition = self._definition(session, enrollment.campaign_version_id)
         step = definition.spec.step(message.step_key)
         facts = campaign_facts(
             session,
@@ -154,6 +200,12 @@ class Delivery:
         except TemplateProblem as exc:
             return MessageStatus.FAILED, {"reason": f"template error: {exc}"[:300]}
 
+    def _definition(self, session: Session, version_id: int) -> CampaignDefinition:
+        # Versions never change once written, so parsing each once per process is safe.
+        if version_id not in self._definitions:
+            self._definitions[version_id] = load_version(session, version_id)
+        return self._definitions[version_id]
+
     @staticmethod
     def _decide(decision: Decision) -> tuple[MessageStatus, dict[str, object]] | None:
         """The status a gate refusal settles on, or None when the message may go."""
@@ -163,72 +215,59 @@ class Delivery:
             return MessageStatus.HELD, {"reason": decision.reason, "due_at": decision.hold_until}
         return None
 
-    def _hand_off(self, message_id: int, outbound: OutboundEmail | OutboundSms) -> Retry | None:
-        result: ProviderResult
+    def _hand_off(
+        self, message_id: int, outbound: OutboundEmail | OutboundSms, attempts: int
+    ) -> Outcome:
+        """Call the provider once and say what to record; nothing is written here."""
+        channel = Channel.EMAIL if isinstance(outbound, OutboundEmail) else Channel.SMS
         try:
             if isinstance(outbound, OutboundEmail):
                 result = self.email.send(outbound)
             else:
                 result = self.sms.send(outbound)
         except RetryableError as exc:
-            return self._retry_or_fail(message_id, exc)
+            return self._retry_or_fail(message_id, exc, attempts)
         except PermanentError as exc:
-            self._fail_permanently(message_id, outbound, exc)
-            return None
+            suppression = (
+                (channel, outbound.to, f"provider error {exc.code}") if exc.suppress else None
+            )
+            return Outcome(
+                message_id, MessageStatus.FAILED, {"reason": str(exc)[:300]}, suppression
+            )
         except OutcomeUnknownError as exc:
             # The provider may have accepted it: at most once beats at least once here.
-            self._finish(message_id, MessageStatus.UNKNOWN, reason=f"outcome unknown: {exc}"[:300])
-            return None
+            reason = f"outcome unknown: {exc}"[:300]
+            return Outcome(message_id, MessageStatus.UNKNOWN, {"reason": reason})
         except Exception as exc:
             # The provider may or may not have the message: never guess, never resend.
             log.exception("unexpected error handing off message %s", message_id)
-            self._finish(
-                message_id, MessageStatus.UNKNOWN, reason=f"hand-off error: {type(exc).__name__}"
-            )
-            return None
-        self._finish(
-            message_id,
-            MessageStatus.SENT,
-            provider_id=result.provider_id[:100] or None,
-            sent_at=self.clock.now(),
-            reason=None,
-        )
-        return None
+            reason = f"hand-off error: {type(exc).__name__}"
+            return Outcome(message_id, MessageStatus.UNKNOWN, {"reason": reason})
+        values: dict[str, object] = {
+            "provider_id": result.provider_id[:100] or None,
+            "sent_at": self.clock.now(),
+            "reason": None,
+        }
+        return Outcome(message_id, MessageStatus.SENT, values)
 
-    def _retry_or_fail(self, message_id: int, exc: RetryableError) -> Retry | None:
-        with self.factory.begin() as session:
-            attempts = session.get_one(Message, message_id).attempts
+    def _retry_or_fail(self, message_id: int, exc: RetryableError, attempts: int) -> Outcome:
         if attempts >= self.settings.max_delivery_attempts:
-            self._finish(
-                message_id,
-                MessageStatus.FAILED,
-                reason=f"gave up after {attempts} attempts: {exc}"[:300],
-            )
-            return None
+            reason = f"gave up after {attempts} attempts: {exc}"[:300]
+            return Outcome(message_id, MessageStatus.FAILED, {"reason": reason})
         countdown = backoff(attempts, exc.retry_after)
         # enqueued_at in the future keeps the lost-task sweeper away until the retry is due.
         scaled = timedelta(seconds=countdown * self.settings.time_scale)
-        self._finish(
-            message_id,
-            MessageStatus.QUEUED,
-            reason=f"retrying: {exc}"[:300],
-            enqueued_at=self.clock.now() + scaled,
-        )
-        return Retry(message_id, countdown)
+        values: dict[str, object] = {
+            "reason": f"retrying: {exc}"[:300],
+            "enqueued_at": self.clock.now() + scaled,
+        }
+        return Outcome(message_id, MessageStatus.QUEUED, values, retry=Retry(message_id, countdown))
 
-    def _fail_permanently(
-        self, message_id: int, outbound: OutboundEmail | OutboundSms, exc: PermanentError
-    ) -> None:
-        now = self.clock.now()
-        with self.factory.begin() as session:
-            if exc.suppress:
-                channel = Channel.EMAIL if isinstance(outbound, OutboundEmail) else Channel.SMS
-                suppress(session, channel, outbound.to, f"provider error {exc.code}", now)
-            session.execute(
-                update(Message)
-                .where(Message.id == message_id, Message.status == MessageStatus.SENDING)
-                .values(status=MessageStatus.FAILED, reason=str(exc)[:300], updated_at=now)
-            )
+    def _record(self, session: Session, outcome: Outcome) -> None:
+        if outcome.suppression is not None:
+            channel, address, reason = outcome.suppression
+            suppress(session, channel, address, reason, self.clock.now())
+        self._settle(session, outcome.message_id, outcome.status, **outcome.values)
 
 
 def expire_abandoned(factory: sessionmaker[Session], now: datetime, lease: timedelta) -> int:

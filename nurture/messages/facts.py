@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import ScalarSelect, exists, null, select
 from sqlalchemy.orm import Session
 
 from nurture.booking.models import Booking, BookingStatus
 from nurture.campaigns.spec import StepSpec
 from nurture.config import Settings
-from nurture.consent.ledger import current_consent, suppression_reason
-from nurture.consent.models import Channel
+from nurture.consent.ledger import normalise_address
+from nurture.consent.models import Channel, ConsentAction, ConsentEvent, Suppression
 from nurture.consent.policy import SendingPolicy
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
@@ -32,20 +34,95 @@ def _address(lead: Lead, channel: Channel) -> str | None:
     return lead.email if channel is Channel.EMAIL else lead.phone
 
 
-def _recent_sends(
-    session: Session, lead_id: int, message: Message, since: datetime
-) -> list[datetime]:
-    rows = session.scalars(
-        select(Message.handed_off_at).where(
-            Message.lead_id == lead_id,
-            Message.channel == message.channel,
-            Message.kind == message.kind,
-            Message.id != message.id,
-            Message.status.in_(HANDED_OFF),
-            Message.handed_off_at > since,
+@dataclass(frozen=True, slots=True)
+class LiveState:
+    """Consent, suppression, booking and recent sends, read in one round trip."""
+
+    consent: dict[Channel, bool]
+    suppression: str | None
+    booked: bool
+    cap_release: datetime | None
+
+
+def _latest_consent(lead_id: int, channel: Channel) -> ScalarSelect[str]:
+    return (
+        select(ConsentEvent.action)
+        .where(ConsentEvent.lead_id == lead_id, ConsentEvent.channel == channel)
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def live_state(
+    session: Session,
+    policy: SendingPolicy,
+    *,
+    lead: Lead,
+    message: Message,
+    now: datetime,
+) -> LiveState:
+    """Everything about the lead that may have changed since the step was scheduled.
+
+    One query with scalar subqueries: delivery reads this for every message at send
+    time, so a STOP that landed a moment ago is seen, at the cost of one round trip.
+    """
+    channel = Channel(message.channel)
+    address = _address(lead, channel)
+    suppressed: Any = null()
+    if address:
+        suppressed = (
+            select(Suppression.reason)
+            .where(
+                Suppression.channel == channel,
+                Suppression.address == normalise_address(channel, address),
+            )
+            .limit(1)
+            .scalar_subquery()
         )
-    ).all()
-    return [t for t in rows if t is not None]
+    booked = exists().where(Booking.lead_id == lead.id, Booking.status != BookingStatus.CANCELLED)
+    cap = policy.caps.get(channel)
+    nth_recent: Any = null()
+    if cap:
+        # The cap-th most recent hand-off inside the period: the cap frees up when it ages out.
+        nth_recent = (
+            select(Message.handed_off_at)
+            .where(
+                Message.lead_id == lead.id,
+                Message.channel == message.channel,
+                Message.kind == message.kind,
+                Message.id != message.id,
+                Message.status.in_(HANDED_OFF),
+                Message.handed_off_at > now - cap.period,
+            )
+            .order_by(Message.handed_off_at.desc())
+            .offset(cap.count - 1)
+            .limit(1)
+            .scalar_subquery()
+        )
+    row = session.execute(
+        select(
+            _latest_consent(lead.id, Channel.EMAIL),
+            _latest_consent(lead.id, Channel.SMS),
+            suppressed,
+            booked,
+            nth_recent,
+        )
+    ).one()
+    email, sms, reason, is_booked, nth = row
+    release = None
+    if cap and nth is not None:
+        nth = nth.replace(tzinfo=UTC) if nth.tzinfo is None else nth  # SQLite in a subquery
+        release = nth + cap.period
+    return LiveState(
+        consent={
+            Channel.EMAIL: email == ConsentAction.GRANTED,
+            Channel.SMS: sms == ConsentAction.GRANTED,
+        },
+        suppression=reason,
+        booked=bool(is_booked),
+        cap_release=release,
+    )
 
 
 def campaign_facts(
@@ -60,42 +137,41 @@ def campaign_facts(
     now: datetime,
 ) -> GateFacts:
     """The gate's view of a campaign step for this lead, right now."""
+    state = live_state(session, policy, lead=lead, message=message, now=now)
     channel = Channel(message.channel)
-    address = _address(lead, channel)
-    booked = session.scalar(
-        select(
-            exists().where(Booking.lead_id == lead.id, Booking.status != BookingStatus.CANCELLED)
-        )
-    )
-    cap = policy.caps.get(channel)
-    recent = _recent_sends(session, lead.id, message, now - cap.period) if cap else []
     return GateFacts(
         channel=channel,
-        address=address,
-        consent=current_consent(session, lead.id),
-        suppression=suppression_reason(session, channel, address) if address else None,
-        booked=bool(booked),
+        address=_address(lead, channel),
+        consent=state.consent,
+        suppression=state.suppression,
+        booked=state.booked,
         enrollment_status=enrollment.status,
         enrollment_end_reason=enrollment.end_reason,
         condition=step.condition,
         windows=policy.windows(step, lead.phone),
         zone=lead_zone(lead.timezone, lead.phone, settings.clinic_zone),
-        cap_release=policy.cap_release(channel, recent, now),
+        cap_release=state.cap_release,
     )
 
 
 def notice_facts(
-    session: Session, settings: Settings, policy: SendingPolicy, *, lead: Lead, message: Message
+    session: Session,
+    settings: Settings,
+    policy: SendingPolicy,
+    *,
+    lead: Lead,
+    message: Message,
+    now: datetime,
 ) -> GateFacts:
     """The gate's view of a transactional notice (confirmation, reminder, reply)."""
+    state = live_state(session, policy, lead=lead, message=message, now=now)
     channel = Channel(message.channel)
-    address = _address(lead, channel)
     quiet = policy.quiet_hours.get(channel)
     return GateFacts(
         channel=channel,
-        address=address,
-        consent=current_consent(session, lead.id),
-        suppression=suppression_reason(session, channel, address) if address else None,
+        address=_address(lead, channel),
+        consent=state.consent,
+        suppression=state.suppression,
         booked=False,
         enrollment_status="",
         enrollment_end_reason=None,

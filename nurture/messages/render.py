@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import (
-    DictLoader,
     Environment,
     FileSystemLoader,
     StrictUndefined,
+    Template,
     select_autoescape,
 )
 from markdown_it import MarkdownIt
@@ -62,11 +62,7 @@ class TemplateProblem(ValueError):
 
 
 def _step_environment(definition: CampaignDefinition) -> Environment:
-    return Environment(  # noqa: S701 - email bodies are Markdown; HTML comes from markdown-it
-        loader=DictLoader(definition.templates),
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-    )
+    return definition.environment
 
 
 @lru_cache(maxsize=4)
@@ -104,9 +100,15 @@ def _render(env: Environment, name: str, variables: dict[str, Any]) -> str:
         raise TemplateProblem(f"{name}: {exc}") from exc
 
 
+@lru_cache(maxsize=512)
+def _compiled(env: Environment, source: str) -> Template:
+    # Subjects and preheaders are strings, not files: compile each once, not per message.
+    return env.from_string(source)
+
+
 def _render_string(env: Environment, label: str, source: str, variables: dict[str, Any]) -> str:
     try:
-        return env.from_string(source).render(variables)
+        return _compiled(env, source).render(variables)
     except Exception as exc:
         raise TemplateProblem(f"{label}: {exc}") from exc
 

@@ -256,7 +256,8 @@ def test_worker_killed_mid_hand_off_leaves_unknown_after_the_lease(
 ) -> None:
     capture(db.factory, harness.clock, harness.settings)
     ids = harness.dispatch(deliver=False)
-    assert harness.delivery._claim(ids[0])  # the worker claimed it, then died
+    with db.factory.begin() as session:  # the worker claimed it, then died
+        assert harness.delivery.claim(session, ids[0])
     harness.clock.advance(timedelta(minutes=1))
     assert expire_abandoned(db.factory, harness.clock.now(), timedelta(minutes=5)) == 0
     harness.clock.advance(timedelta(minutes=5))
