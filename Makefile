@@ -41,8 +41,10 @@ typecheck: $(STAMP)
 test: $(STAMP) $(NODE_STAMP) lint typecheck
 	$(BIN)/pytest
 
+# Each benchmark measures its baseline in the same run and ends with a ratio line.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.events
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

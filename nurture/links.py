@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
 from typing import Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -60,3 +64,38 @@ def unsubscribe_url(settings: Settings, lead_public_id: str, channel: str) -> st
 def preferences_url(settings: Settings, lead_public_id: str) -> str:
     token = make_token(settings, "unsubscribe", {"lead": lead_public_id, "channel": "all"})
     return f"{_base(settings)}/preferences/{token}"
+
+
+# Reply addresses: reply+<token>@<inbound domain>. Not an itsdangerous token: an
+# address's local part may hold at most 64 characters (RFC 5321) and some mail
+# systems lower-case it, so the token is short, lower-case hex and base32. It does
+# not expire: people reply to year-old emails, and the token grants no more than the
+# sender address it stands in for.
+_REPLY_TOKEN = re.compile(r"^([0-9a-f]{32})-([a-z2-7]{16})$")
+
+
+def _reply_mac(settings: Settings, lead_public_id: str) -> str:
+    key = f"nurture-reply:{settings.secret_key}".encode()
+    digest = hmac.new(key, lead_public_id.encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest[:10]).decode("ascii").lower()
+
+
+def make_reply_token(settings: Settings, lead_public_id: str) -> str:
+    """A signed, case-insensitive token naming a lead, for its reply address."""
+    return f"{lead_public_id}-{_reply_mac(settings, lead_public_id)}"
+
+
+def read_reply_token(settings: Settings, token: str) -> str:
+    """The lead public id a reply token was made for, or InvalidToken."""
+    match = _REPLY_TOKEN.match(token.strip().lower())
+    if match is None or not hmac.compare_digest(match[2], _reply_mac(settings, match[1])):
+        raise InvalidToken("this reply address is not valid")
+    return match[1]
+
+
+def reply_address(settings: Settings, lead_public_id: str) -> str | None:
+    """The lead's own reply address, or None when no inbound email domain is set."""
+    domain = settings.inbound_email_domain.strip().lstrip("@")
+    if not domain:
+        return None
+    return f"reply+{make_reply_token(settings, lead_public_id)}@{domain}"

@@ -1,6 +1,6 @@
 """Every table, imported in one place so metadata (and Alembic) sees them all."""
 
-from nurture.booking.models import Booking
+from nurture.booking.models import Booking, BookingSeat, ClinicSetting
 from nurture.campaigns.models import Campaign, CampaignVersion
 from nurture.clock import ClockAnchor
 from nurture.consent.models import ConsentEvent, Suppression
@@ -8,19 +8,25 @@ from nurture.db import Base
 from nurture.deliverability.models import ProviderEvent, SoftBounce
 from nurture.leads.models import Lead
 from nurture.messages.models import Message
+from nurture.replies.models import InboundMessage, InboxItem, SlotOffer
 from nurture.sequences.models import Enrollment
 
 __all__ = [
     "Base",
     "Booking",
+    "BookingSeat",
     "Campaign",
     "CampaignVersion",
+    "ClinicSetting",
     "ClockAnchor",
     "ConsentEvent",
     "Enrollment",
+    "InboundMessage",
+    "InboxItem",
     "Lead",
     "Message",
     "ProviderEvent",
+    "SlotOffer",
     "SoftBounce",
     "Suppression",
 ]

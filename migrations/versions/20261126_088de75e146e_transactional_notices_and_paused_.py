@@ -10,9 +10,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import nurture.db
-
-
 revision: str = "088de75e146e"
 down_revision: str | None = "d1c0714cd1dc"
 branch_labels: str | Sequence[str] | None = None

@@ -12,7 +12,6 @@ from alembic import op
 
 import nurture.db
 
-
 revision: str = "5b8ce8f49d47"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None

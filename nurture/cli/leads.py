@@ -29,7 +29,7 @@ from nurture.leads.articles import UnknownArticle
 from nurture.leads.capture import capture_lead
 from nurture.leads.submission import ConsentChoice, LeadSubmission
 from nurture.leads.zone import lead_zone
-from nurture.messages.models import Message, MessageStatus
+from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
 app = typer.Typer(help="Leads: add, list, show, book.", no_args_is_help=True)
@@ -192,6 +192,7 @@ def book(email: Annotated[str, typer.Argument(help="The lead's email address.")]
             session.scalar(
                 select(func.count(Message.id)).where(
                     Message.lead_id == lead.id,
+                    Message.kind == MessageKind.CAMPAIGN,
                     Message.status.in_([MessageStatus.QUEUED, MessageStatus.HELD]),
                 )
             )

@@ -75,10 +75,22 @@ def compose_email(
         # The lead's own reply address: a reply then names its lead (nurture.replies).
         reply_to=reply_address(settings, lead.public_id) or settings.email_from,
         headers={
-            "List-Unsubscribe": f"<{context.unsubscribe_url}>",
+            "List-Unsubscribe": list_unsubscribe(settings, lead, context.unsubscribe_url),
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
+
+
+def list_unsubscribe(settings: Settings, lead: Lead, unsubscribe_url: str) -> str:
+    """The List-Unsubscribe value: the one-click https URL, and a mailto when mail is read."""
+    address = reply_address(settings, lead.public_id)
+    # Without an inbound domain nothing would read mail sent to the mailto: offering
+    # one would be a lie, so the header then carries only the https URL.
+    if address is None:
+        return f"<{unsubscribe_url}>"
+    # The address is the lead's own reply address: its token names the lead, and
+    # nurture.replies reads the subject "unsubscribe" as an email opt-out.
+    return f"<{unsubscribe_url}>, <mailto:{address}?subject=unsubscribe>"
 
 
 def compose_sms(
@@ -90,14 +102,31 @@ def compose_sms(
 ) -> OutboundSms:
     """The rendered text message for a lead's mobile number."""
     body = render_sms(definition, step, message_context(settings, lead, definition))
-    return OutboundSms(message_ref=message_ref, to=lead.phone or "", body=body)
+    return OutboundSms(
+        message_ref=message_ref,
+        to=lead.phone or "",
+        body=body,
+        status_callback=status_callback(settings),
+    )
+
+
+def status_callback(settings: Settings) -> str | None:
+    """Where Twilio reports delivery: a fixed URL, so it carries no personal data."""
+    if settings.sms_channel != "twilio":
+        return None
+    return f"{settings.public_base_url.rstrip('/')}/webhooks/twilio/status"
 
 
 def compose_notice(settings: Settings, lead: Lead, message: Message) -> OutboundEmail | OutboundSms:
     """A transactional notice from the content stored with it when it was queued."""
     content = message.content or {}
     if message.channel == Channel.SMS:
-        return OutboundSms(message_ref=message.ref, to=lead.phone or "", body=content["body"])
+        return OutboundSms(
+            message_ref=message.ref,
+            to=lead.phone or "",
+            body=content["body"],
+            status_callback=status_callback(settings),
+        )
     email = EmailContent.from_json(content)
     # Only the lead's own notices carry the lead's reply address: a reply from the
     # front desk must not read as the lead's.

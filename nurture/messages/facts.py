@@ -61,6 +61,7 @@ def live_state(
     lead: Lead,
     message: Message,
     now: datetime,
+    address: str | None = None,
 ) -> LiveState:
     """Everything about the lead that may have changed since the step was scheduled.
 
@@ -68,7 +69,7 @@ def live_state(
     time, so a STOP that landed a moment ago is seen, at the cost of one round trip.
     """
     channel = Channel(message.channel)
-    address = _address(lead, channel)
+    address = address or _address(lead, channel)
     suppressed: Any = null()
     if address:
         suppressed = (
@@ -164,12 +165,14 @@ def notice_facts(
     now: datetime,
 ) -> GateFacts:
     """The gate's view of a transactional notice (confirmation, reminder, reply)."""
-    state = live_state(session, policy, lead=lead, message=message, now=now)
     channel = Channel(message.channel)
+    # A notice for the front desk names its own recipient; the gate checks that address.
+    address = str((message.content or {}).get("to") or "") or _address(lead, channel)
+    state = live_state(session, policy, lead=lead, message=message, now=now, address=address)
     quiet = policy.quiet_hours.get(channel)
     return GateFacts(
         channel=channel,
-        address=_address(lead, channel),
+        address=address,
         consent=state.consent,
         suppression=state.suppression,
         booked=False,

@@ -103,7 +103,7 @@ class Message(Base):
     handed_off_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)
-    provider_id: Mapped[str | None] = mapped_column(String(100))
+    provider_id: Mapped[str | None] = mapped_column(String(100), index=True)  # status webhooks
     summary: Mapped[str | None] = mapped_column(String(200))
     content: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a notice's rendered text
     # What the email provider reported afterwards (nurture.deliverability).

@@ -12,7 +12,16 @@ from starlette.staticfiles import StaticFiles
 from nurture.clock import anchored_clock
 from nurture.config import get_settings
 from nurture.db import get_sessionmaker
-from nurture.web import api, health, links, public
+from nurture.web import (
+    api,
+    booking,
+    health,
+    links,
+    public,
+    webhooks_sendgrid,
+    webhooks_sendgrid_inbound,
+    webhooks_twilio,
+)
 from nurture.web.errors import register_error_pages
 from nurture.web.headers import SecurityHeaders
 from nurture.web.pages import make_templates
@@ -28,7 +37,16 @@ def create_app() -> FastAPI:
     app.state.clock = anchored_clock(get_sessionmaker(), settings.time_scale)
     static = StaticFiles(directory=settings.templates_dir / "web" / "static")
     app.mount("/static", static, name="static")
-    for module in (public, api, links, health):
+    for module in (
+        public,
+        api,
+        links,
+        booking,
+        health,
+        webhooks_sendgrid,
+        webhooks_sendgrid_inbound,
+        webhooks_twilio,
+    ):
         app.include_router(module.router)
     register_error_pages(app)
     app.add_middleware(SecurityHeaders)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from nurture.campaigns.definition import CampaignDefinition
-from nurture.config import Settings
+from nurture.config import Settings, get_settings
 from nurture.leads.models import Lead
 from nurture.links import read_token
 from nurture.messages.compose import compose_email, compose_sms
@@ -73,3 +75,13 @@ def test_every_seeded_sms_fits_two_gsm_segments_for_a_typical_lead(
             count = count_segments(sms.body)
             assert count.encoding == "GSM-7" and count.segments <= 2, (step.key, count)
             assert sms.body.startswith(settings.clinic_name)
+
+
+def test_texts_ask_twilio_for_delivery_reports_at_a_url_without_personal_data(
+    monkeypatch: pytest.MonkeyPatch, seeded_definition: CampaignDefinition
+) -> None:
+    monkeypatch.setenv("SMS_CHANNEL", "twilio")
+    get_settings.cache_clear()
+    step = next(s for s in seeded_definition.spec.steps if s.channel.value == "sms")
+    sms = compose_sms(get_settings(), lead(), seeded_definition, step, "ref1")
+    assert sms.status_callback == "https://care.example.test/webhooks/twilio/status"

@@ -1,0 +1,1 @@
+"""Hearing prospects: inbound texts and emails, their intent, the staff inbox."""

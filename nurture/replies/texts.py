@@ -1,0 +1,41 @@
+"""The words of every automatic answer, from templates/replies/ (plain text, no marketing)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from nurture.config import Settings
+from nurture.messages.compose import display_phone
+from nurture.messages.render import Clinic
+
+
+@lru_cache(maxsize=4)
+def _environment(folder: Path) -> Environment:
+    # Plain text for SMS and the text part of an email: nothing here is HTML.
+    return Environment(  # noqa: S701 - plain text; as_html() escapes for email
+        loader=FileSystemLoader(folder),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+def reply_text(settings: Settings, name: str, channel: str, **values: Any) -> str:
+    """The answer `name` for `channel`, rendered with the clinic's details."""
+    clinic = Clinic(
+        settings.clinic_name, display_phone(settings.clinic_phone), settings.clinic_address
+    )
+    template = _environment(settings.templates_dir / "replies").get_template(f"{name}.txt.j2")
+    return template.render(clinic=clinic, channel=channel, **values).strip()
+
+
+def as_html(text: str) -> str:
+    """A plain answer as the HTML part of an email."""
+    paragraphs = (escape(p).replace("\n", "<br>\n") for p in text.split("\n\n") if p.strip())
+    return "\n".join(f"<p>{p}</p>" for p in paragraphs)

@@ -1,0 +1,135 @@
+"""Twilio's webhooks: inbound texts (POST /webhooks/twilio/sms) and delivery reports for
+our own texts (POST /webhooks/twilio/status).
+
+Every request must carry a valid X-Twilio-Signature, checked with the twilio SDK's
+RequestValidator against PUBLIC_BASE_URL + the path (+ query): the URL Twilio was
+given, which is not the one this process sees behind a proxy. A missing or bad
+signature gets 403 and changes nothing.
+
+The answer to an inbound text is TwiML in the HTTP response, not a REST API call:
+it goes out at once, with no second request to Twilio (and its own failures), no
+outbox row and no queue or worker in between. Twilio retries a webhook that timed
+out or failed; the MessageSid is unique in inbound_messages, so a retry is answered
+with an empty <Response/> and changes nothing: the person never gets two answers.
+
+Twilio's own opt-out handling (the default on long codes, or Advanced Opt-Out on a
+Messaging Service) may answer STOP/START/HELP itself. Advanced Opt-Out then tells
+us with OptOutType, and we act (revoke or grant consent) without answering again;
+otherwise our confirmation is the only one we send: at most one per opt-out, and
+never with marketing in it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.responses import JSONResponse, Response
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from nurture.config import Settings
+from nurture.replies.sms_inbound import InboundSms, receive_sms
+from nurture.replies.sms_status import StatusReport, apply_status
+from nurture.web.deps import ClockDep, SettingsDep, get_session_factory
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+FactoryDep = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+
+
+def signed_url(settings: Settings, request: Request) -> str:
+    """The URL Twilio signed: the public one, whatever host this process sees."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{settings.public_base_url.rstrip('/')}{request.url.path}{query}"
+
+
+def is_signed(settings: Settings, request: Request, form: FormData) -> bool:
+    """Whether the request carries Twilio's valid signature for this URL and form."""
+    signature = request.headers.get(SIGNATURE_HEADER, "")
+    if not (settings.twilio_auth_token and signature):
+        return False
+    validator = RequestValidator(settings.twilio_auth_token)
+    return bool(validator.validate(signed_url(settings, request), form, signature))
+
+
+def twiml(reply: str | None) -> Response:
+    """A TwiML answer: one message, or an empty <Response/> that sends nothing."""
+    response = MessagingResponse()
+    if reply:
+        response.message(reply)
+    return Response(str(response), media_type="application/xml")
+
+
+def refused() -> JSONResponse:
+    return JSONResponse({"error": "invalid or missing X-Twilio-Signature"}, status_code=403)
+
+
+def missing(field: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"field": field, "message": "is required"}]}, status_code=400)
+
+
+def _text(form: FormData, name: str) -> str:
+    value: Any = form.get(name)
+    return value if isinstance(value, str) else ""
+
+
+@router.post("/webhooks/twilio/sms")
+async def twilio_sms(
+    request: Request, factory: FactoryDep, clock: ClockDep, settings: SettingsDep
+) -> Response:
+    """Record an inbound text once, act on it, and answer in TwiML."""
+    form = await request.form()
+    if not is_signed(settings, request, form):
+        log.warning("refused an inbound text: bad or missing Twilio signature")
+        return refused()
+    sms = InboundSms(
+        sid=_text(form, "MessageSid") or _text(form, "SmsSid"),
+        sender=_text(form, "From"),
+        body=_text(form, "Body"),
+        opt_out_type=_text(form, "OptOutType"),
+    )
+    if not sms.sid:
+        return missing("MessageSid")
+    if not sms.sender:
+        return missing("From")
+
+    def handle() -> str | None:
+        with factory.begin() as session:
+            return receive_sms(session, settings, sms, clock.now()).reply
+
+    return twiml(await run_in_threadpool(handle))
+
+
+@router.post("/webhooks/twilio/status")
+async def twilio_status(
+    request: Request, factory: FactoryDep, clock: ClockDep, settings: SettingsDep
+) -> Response:
+    """Apply a delivery report to the message Twilio names; 204 once recorded."""
+    form = await request.form()
+    if not is_signed(settings, request, form):
+        log.warning("refused a Twilio status report: bad or missing signature")
+        return refused()
+    report = StatusReport(
+        sid=_text(form, "MessageSid") or _text(form, "SmsSid"),
+        status=_text(form, "MessageStatus") or _text(form, "SmsStatus"),
+        error_code=_text(form, "ErrorCode"),
+        to=_text(form, "To"),
+    )
+    if not report.sid:
+        return missing("MessageSid")
+    if not report.status:
+        return missing("MessageStatus")
+
+    def handle() -> None:
+        with factory.begin() as session:
+            apply_status(session, settings, report, clock.now())
+
+    await run_in_threadpool(handle)
+    return Response(status_code=204)
