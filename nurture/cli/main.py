@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nurture.cli import bookings, campaigns, consent, db, leads
+from nurture.cli import bookings, campaigns, consent, db, inbox, leads
 from nurture.cli.demo import demo
 from nurture.cli.services import beat, run, serve, worker
 from nurture.cli.stats import stats
@@ -19,6 +19,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(leads.app, name="leads")
 app.add_typer(consent.app, name="consent")
+app.add_typer(inbox.app, name="inbox")
 app.add_typer(bookings.app, name="bookings")
 for command in (serve, worker, beat, run, demo, stats):
     app.command()(command)
