@@ -1,10 +1,12 @@
-"""The demo: two prospects go through the whole sequence, on real code and accelerated time.
+"""The demo: three prospects go through the whole sequence, on real code and accelerated time.
 
 Everything runs the production path: leads come in through the capture service,
 `nurture.dispatch` and `nurture.deliver` run on a Celery worker in this process (the
 memory broker), the gate decides, and the console channels write the .eml files and
-the SMS log. Only time is rehearsed: a manual clock that jumps to the next due
-moment whenever the queue is idle, so each message goes out exactly when it is due.
+the SMS log. Prospects' replies are texts posted, signed, to the app's own Twilio
+webhook, and the clinic's answers are the TwiML it returns. Only time is rehearsed:
+a manual clock that jumps to the next due moment whenever the queue is idle, so each
+message goes out, and each reply comes in, exactly when it is due.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from nurture.booking.service import book_screening
 from nurture.campaigns.definition import campaign_dirs
 from nurture.clock import ManualClock
 from nurture.config import Settings
@@ -30,19 +31,35 @@ from nurture.leads.admin import CampaignTimeline, lead_timelines
 from nurture.leads.capture import capture_lead
 from nurture.leads.models import Lead
 from nurture.leads.submission import ConsentChoice, LeadSubmission
-from nurture.messages.models import Message, MessageStatus
+from nurture.messages.models import Message, MessageKind, MessageStatus
+from nurture.replies.models import InboundMessage
+from nurture.runtime.aftermath import Aftermath, aftermath
 from nurture.runtime.prepare import check_campaign, migrate, sync_checked
 from nurture.runtime.scope import settings_scope
+from nurture.runtime.texting import TwilioWebhookPhone, webhook_phone
 from nurture.runtime.threads import TaskTracker, embedded_worker, use_memory_broker
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
 DEMO_ARTICLE = "tight-hamstrings-sciatic-nerve"
 DEMO_CAMPAIGN = "hamstring-sciatica"
+# Signs the demo's own webhook requests; it never leaves this process.
+DEMO_TWILIO_AUTH_TOKEN = "demo-only-twilio-auth-token"  # noqa: S105
+DEMO_FRONT_DESK = "frontdesk@riverside-pt.example"
 IDLE_TIMEOUT_SECONDS = 60.0
-# Far more rounds than two 10-step sequences need; reaching it means something loops.
+# Far more rounds than three 10-step sequences need; reaching it means something loops.
 MAX_ROUNDS = 500
 # Rounds in a row that leave due work undone before the demo gives up.
 STALL_ROUNDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedText:
+    """A text the prospect sends `after` the previous one was answered (or the step was sent)."""
+
+    body: str
+    after: timedelta
+    # The body is the number of an option the clinic's last answer must have listed.
+    picks_option: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +70,8 @@ class DemoLead:
     timezone: str
     sms: bool
     signs_up_after: timedelta = timedelta(0)  # from the start of the rehearsal
-    books_after_step: str | None = None  # books a screening once this step was sent
-    books_delay: timedelta = timedelta(hours=1)
+    replies_to_step: str | None = None  # starts texting once this step's text was sent
+    texts: tuple[ScriptedText, ...] = ()
 
 
 DEMO_LEADS = (
@@ -64,7 +81,11 @@ DEMO_LEADS = (
         "+1 217 555 0100",
         "America/Chicago",
         sms=True,
-        books_after_step="sms-screening-invite",
+        replies_to_step="sms-screening-invite",
+        texts=(
+            ScriptedText("Yes, I'd like to book", timedelta(hours=1)),
+            ScriptedText("2", timedelta(minutes=3), picks_option=True),
+        ),
     ),
     DemoLead(
         "Sam",
@@ -74,6 +95,16 @@ DEMO_LEADS = (
         sms=False,
         signs_up_after=timedelta(minutes=30),
     ),
+    DemoLead(
+        "Riley",
+        "riley@example.com",
+        "+1 303 555 0144",
+        "America/Denver",
+        sms=True,
+        signs_up_after=timedelta(hours=1),
+        replies_to_step="sms-hello",
+        texts=(ScriptedText("STOP", timedelta(minutes=20)),),
+    ),
 )
 
 
@@ -81,12 +112,23 @@ class RehearsalError(RuntimeError):
     """The demo could not run; the message says why and what to do."""
 
 
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One text in, as the webhook recorded it, and the clinic's answer in the HTTP response."""
+
+    at: datetime
+    text: str
+    intent: str | None  # what the product read it as (the inbound row's intent)
+    answers: list[str]
+
+
 @dataclass(slots=True)
 class RehearsedLead:
     lead: DemoLead
     lead_id: int | None = None
-    booked_at: datetime | None = None
+    conversation: list[Exchange] = field(default_factory=list)
     timelines: list[CampaignTimeline] = field(default_factory=list)
+    aftermath: Aftermath | None = None
 
 
 @dataclass(slots=True)
@@ -114,6 +156,8 @@ def demo_environment(base: Settings) -> dict[str, str]:
         # Whatever the environment says, a rehearsal never reaches a real provider.
         "EMAIL_CHANNEL": "console",
         "SMS_CHANNEL": "console",
+        "TWILIO_AUTH_TOKEN": DEMO_TWILIO_AUTH_TOKEN,
+        "FRONT_DESK_EMAIL": DEMO_FRONT_DESK,
         "NURTURE_TIME_SCALE": "1",
     }
 
@@ -154,18 +198,61 @@ def _capture(
     return result.lead_id
 
 
-def _booking_time(session: Session, rehearsed: RehearsedLead) -> datetime | None:
-    lead = rehearsed.lead
-    if lead.books_after_step is None or rehearsed.lead_id is None or rehearsed.booked_at:
+def _next_text_time(session: Session, rehearsed: RehearsedLead) -> datetime | None:
+    """When the prospect sends their next scripted text; None: nothing (yet) to send."""
+    lead, done = rehearsed.lead, len(rehearsed.conversation)
+    if rehearsed.lead_id is None or done >= len(lead.texts):
         return None
+    if rehearsed.conversation:
+        return rehearsed.conversation[-1].at + lead.texts[done].after
     sent_at = session.scalar(
         select(Message.sent_at).where(
             Message.lead_id == rehearsed.lead_id,
-            Message.step_key == lead.books_after_step,
+            Message.kind == MessageKind.CAMPAIGN,
+            Message.step_key == lead.replies_to_step,
             Message.status.in_([MessageStatus.SENT, MessageStatus.DELIVERED]),
         )
     )
-    return sent_at + lead.books_delay if sent_at else None
+    return sent_at + lead.texts[done].after if sent_at else None
+
+
+def _offers(answers: list[str], number: str) -> bool:
+    return any(line.strip().startswith(f"{number})") for a in answers for line in a.splitlines())
+
+
+def _send_text(
+    factory: sessionmaker[Session],
+    phone: TwilioWebhookPhone,
+    rehearsed: RehearsedLead,
+    now: datetime,
+) -> None:
+    scripted = rehearsed.lead.texts[len(rehearsed.conversation)]
+    name = rehearsed.lead.first_name
+    with factory() as session:
+        sender = session.get_one(Lead, rehearsed.lead_id).phone
+    if sender is None:
+        raise RehearsalError(f"{name} has no phone number to text from")
+    if scripted.picks_option:
+        earlier = rehearsed.conversation[-1].answers if rehearsed.conversation else []
+        if not _offers(earlier, scripted.body):
+            raise RehearsalError(
+                f"{name} was to choose option {scripted.body}, but the clinic's answer "
+                f"offered none: {earlier!r} (are screening times open? "
+                "see `nurture bookings availability show`)"
+            )
+    answer = phone.text(sender, scripted.body)
+    if answer.status != 200:
+        raise RehearsalError(
+            f"the SMS webhook answered {name}'s text with HTTP {answer.status}: "
+            f"{answer.body[:200]!r}"
+        )
+    with factory() as session:
+        intent = session.scalar(
+            select(InboundMessage.intent).where(
+                InboundMessage.provider == "twilio", InboundMessage.provider_id == answer.sid
+            )
+        )
+    rehearsed.conversation.append(Exchange(now, scripted.body, intent, answer.answers))
 
 
 def _next_due(session: Session) -> datetime | None:
@@ -181,11 +268,12 @@ def _next_due(session: Session) -> datetime | None:
 def _run_scripted(
     factory: sessionmaker[Session],
     settings: Settings,
+    phone: TwilioWebhookPhone,
     leads: list[RehearsedLead],
     start: datetime,
     now: datetime,
 ) -> list[datetime]:
-    """Sign-ups and bookings whose time has come; returns the times still ahead."""
+    """Sign-ups and texts whose time has come; returns the times still ahead."""
     ahead = []
     for rehearsed in leads:
         signs_up = start + rehearsed.lead.signs_up_after
@@ -195,16 +283,15 @@ def _run_scripted(
             else:
                 ahead.append(signs_up)
                 continue
-        with factory() as session:
-            books = _booking_time(session, rehearsed)
-        if books is None:
-            continue
-        if books <= now:
-            with factory.begin() as session:
-                book_screening(session, rehearsed.lead_id, source="demo", now=now)
-            rehearsed.booked_at = now
-        else:
-            ahead.append(books)
+        while True:
+            with factory() as session:
+                texts_at = _next_text_time(session, rehearsed)
+            if texts_at is None:
+                break
+            if texts_at > now:
+                ahead.append(texts_at)
+                break
+            _send_text(factory, phone, rehearsed, now)
     return ahead
 
 
@@ -217,6 +304,7 @@ def rehearse(
 ) -> RehearsalResult:
     """Run the demo under `<data dir>/demo`; `pace` is virtual time per real second."""
     # Imported here: the tasks module builds the Celery app, which only the demo needs.
+    from nurture.web.app import create_app
     from workers import tasks
     from workers.celery_app import app
 
@@ -224,17 +312,23 @@ def rehearse(
         clock = ManualClock(start)
         _prepare(settings, clock.now())
         factory = get_sessionmaker()
+        web = create_app()
+        web.state.clock = clock  # the webhook records replies at the rehearsal's time
         leads = [RehearsedLead(lead) for lead in DEMO_LEADS]
         use_memory_broker(app, polling_interval=0.005)
         tasks.use_clock(clock)
         rounds = stalled = 0
         try:
-            with TaskTracker().connected() as tracker, embedded_worker(app):
+            with (
+                TaskTracker().connected() as tracker,
+                embedded_worker(app),
+                webhook_phone(web, settings) as phone,
+            ):
                 while True:
                     rounds += 1
                     if rounds > MAX_ROUNDS:
                         raise RehearsalError(f"the sequence did not finish in {MAX_ROUNDS} rounds")
-                    ahead = _run_scripted(factory, settings, leads, start, clock.now())
+                    ahead = _run_scripted(factory, settings, phone, leads, start, clock.now())
                     tasks.dispatch.delay()
                     if not tracker.wait_idle(IDLE_TIMEOUT_SECONDS):
                         raise RehearsalError("the worker did not finish its tasks in time")
@@ -243,7 +337,9 @@ def rehearse(
                     with factory() as session:
                         due = _next_due(session)
                         ahead += [t for t in (due,) if t is not None]
-                        ahead += [t for r in leads if (t := _booking_time(session, r)) is not None]
+                        ahead += [
+                            t for r in leads if (t := _next_text_time(session, r)) is not None
+                        ]
                     if not ahead:
                         break
                     following = max(min(ahead), clock.now())
@@ -260,12 +356,14 @@ def rehearse(
         finally:
             tasks.use_clock(None)
         with factory() as session:
+            policy = SendingPolicy.from_settings(settings)
             for rehearsed in leads:
                 if rehearsed.lead_id is not None:
                     lead = session.get_one(Lead, rehearsed.lead_id)
                     rehearsed.timelines = lead_timelines(
-                        session, lead, settings.clinic_zone, SendingPolicy.from_settings(settings)
+                        session, lead, settings.clinic_zone, policy
                     )
+                    rehearsed.aftermath = aftermath(session, settings, lead)
         return RehearsalResult(
             directory=settings.data_dir,
             database=settings.data_dir / "nurture.db",

@@ -82,6 +82,8 @@ def test_a_signed_text_is_answered_in_twiml(client: TestClient, lead: CaptureRes
     answer = said(post(client, SMS_PATH, inbound("BOOK")))
     assert len(answer) == 1
     assert answer[0].startswith("Open times for your free screening:")
+    # Each option on its own line, as it shows on a phone.
+    assert answer[0].splitlines()[1].startswith("1) ")
 
 
 @pytest.mark.parametrize(
