@@ -33,7 +33,10 @@ class MessageKind(StrEnum):
 # (sending -> queued): the provider told us it did not take the message.
 TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
     # A booking, an opt-out or a cancelled appointment settles waiting rows as skipped.
-    MessageStatus.QUEUED: frozenset({MessageStatus.SENDING, MessageStatus.SKIPPED}),
+    # A lead's "pause for 30 days" holds queued messages again.
+    MessageStatus.QUEUED: frozenset(
+        {MessageStatus.SENDING, MessageStatus.SKIPPED, MessageStatus.HELD}
+    ),
     MessageStatus.HELD: frozenset({MessageStatus.QUEUED, MessageStatus.SKIPPED}),
     MessageStatus.SENDING: frozenset(
         {
