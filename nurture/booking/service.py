@@ -110,6 +110,7 @@ def book_slot(
     *,
     source: str,
     now: datetime,
+    offered_at: datetime | None = None,
 ) -> Booking:
     """Book the slot for the lead (moving their open booking), or SlotUnavailable.
 
@@ -117,12 +118,14 @@ def book_slot(
     transaction (and offer other times).
     """
     availability = load_availability(session, settings, now)
-    ends_at = check_bookable(availability, settings.clinic_zone, starts_at, now)
+    ends_at = check_bookable(availability, settings.clinic_zone, starts_at, now, offered_at)
     current = upcoming_booking(session, lead_id)
     if current is not None and current.seat_id is not None:
         if current.starts_at == starts_at:
             return current  # the same choice made twice (a double click, a repeated reply)
-        return reschedule_booking(session, settings, current.id, starts_at, source=source, now=now)
+        return reschedule_booking(
+            session, settings, current.id, starts_at, source=source, now=now, offered_at=offered_at
+        )
     seat_id = take_seat(session, starts_at, availability.capacity, now)
     booking = book_screening(session, lead_id, source=source, now=now, starts_at=starts_at)
     booking.status = BookingStatus.CONFIRMED
@@ -148,6 +151,7 @@ def reschedule_booking(
     *,
     source: str,
     now: datetime,
+    offered_at: datetime | None = None,
 ) -> Booking:
     """Move a booking to another slot; the new seat is taken before the old one is freed."""
     booking = _locked(session, booking_id)
@@ -156,7 +160,7 @@ def reschedule_booking(
     if booking.seat_id is not None and booking.starts_at == new_starts_at:
         return booking
     availability = load_availability(session, settings, now)
-    ends_at = check_bookable(availability, settings.clinic_zone, new_starts_at, now)
+    ends_at = check_bookable(availability, settings.clinic_zone, new_starts_at, now, offered_at)
     new_seat = take_seat(session, new_starts_at, availability.capacity, now)
     old_seat, old_starts_at = booking.seat_id, booking.starts_at
     notices.cancel_pending_for(session, booking, "booking moved to another time", now)

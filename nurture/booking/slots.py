@@ -111,12 +111,22 @@ def open_slots(
 
 
 def check_bookable(
-    availability: Availability, zone: ZoneInfo, starts_at: datetime, now: datetime
+    availability: Availability,
+    zone: ZoneInfo,
+    starts_at: datetime,
+    now: datetime,
+    offered_at: datetime | None = None,
 ) -> datetime:
-    """The slot's end when `starts_at` may be booked now, else SlotUnavailable."""
+    """The slot's end when `starts_at` may be booked now, else SlotUnavailable.
+
+    A slot we offered keeps the minimum notice of the moment we offered it: a prospect
+    who answers "1" twenty minutes later must not be told it is too soon.
+    """
     if starts_at.tzinfo is None:
         raise ValueError("naive datetime given as a slot start; use aware UTC")
-    earliest, latest = bookable_window(availability, now)
+    if starts_at <= now:
+        raise SlotUnavailable(starts_at, "that time has passed")
+    earliest, latest = bookable_window(availability, min(offered_at or now, now))
     day = _local_day(starts_at, zone)
     if starts_at not in slot_times(availability, zone, day):
         raise SlotUnavailable(starts_at, "not a screening time")

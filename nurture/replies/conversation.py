@@ -163,6 +163,7 @@ class Conversation:
                 target,
                 source=f"{self.channel.value}-reply",
                 now=self.now,
+                offered_at=offer.offered_at if offer and target in offered_starts(offer) else None,
             )
         except SlotUnavailable as exc:
             return self._offer(purpose, "taken" if exc.reason == "fully booked" else "no_match")

@@ -172,3 +172,24 @@ def test_booking_again_when_booked_says_when_and_how_to_change_it(
     assert reply is not None
     assert "already booked for Tue Nov 3, 10:00 AM CST" in reply
     assert "CANCEL APPOINTMENT" in reply
+
+
+def test_an_offered_slot_can_still_be_chosen_after_the_notice_window_moved_past_it(
+    db: Database, lead: CaptureResult, text: Texter, clock: ManualClock
+) -> None:
+    text("BOOK")  # offers Tue 09:00 at Mon 09:00, with 12 hours' notice
+    clock.advance(timedelta(hours=1))  # Tue 09:00 is now only 23 hours away: still fine
+    clock.advance(timedelta(hours=12))  # now 11 hours away: inside today's notice
+    outcome = text("1")
+    assert outcome.reply is not None and "You're booked" in outcome.reply
+    assert [b.starts_at for b in open_bookings(db)] == [TUE_0900]
+
+
+def test_an_offered_slot_that_has_already_begun_is_replaced_by_fresh_options(
+    db: Database, lead: CaptureResult, text: Texter, clock: ManualClock
+) -> None:
+    text("BOOK")
+    clock.advance(timedelta(hours=24, minutes=5))  # Tue 09:05: the 09:00 slot has begun
+    outcome = text("1")
+    assert outcome.reply is not None and "1) " in outcome.reply
+    assert open_bookings(db) == []
