@@ -10,8 +10,10 @@ from nurture.leads.models import Lead
 from nurture.messages.models import Message
 from nurture.replies.models import InboundMessage, InboxItem, SlotOffer
 from nurture.sequences.models import Enrollment
+from nurture.staff.models import AuditEntry, StaffUser
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "Booking",
     "BookingSeat",
@@ -28,5 +30,6 @@ __all__ = [
     "ProviderEvent",
     "SlotOffer",
     "SoftBounce",
+    "StaffUser",
     "Suppression",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from nurture.cli import bookings, campaigns, consent, db, inbox, leads
+from nurture.cli import bookings, campaigns, consent, db, inbox, leads, users
 from nurture.cli.demo import demo
 from nurture.cli.services import beat, run, serve, worker
 from nurture.cli.stats import stats
@@ -21,5 +21,6 @@ app.add_typer(leads.app, name="leads")
 app.add_typer(consent.app, name="consent")
 app.add_typer(inbox.app, name="inbox")
 app.add_typer(bookings.app, name="bookings")
+app.add_typer(users.app, name="users")
 for command in (serve, worker, beat, run, demo, stats):
     app.command()(command)

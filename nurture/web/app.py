@@ -22,6 +22,8 @@ from nurture.web import (
     webhooks_sendgrid_inbound,
     webhooks_twilio,
 )
+from nurture.web.admin import routes as admin_routes
+from nurture.web.admin.auth import register_access_errors
 from nurture.web.errors import register_error_pages
 from nurture.web.headers import SecurityHeaders
 from nurture.web.pages import make_templates
@@ -46,8 +48,10 @@ def create_app() -> FastAPI:
         webhooks_sendgrid,
         webhooks_sendgrid_inbound,
         webhooks_twilio,
+        admin_routes,
     ):
         app.include_router(module.router)
     register_error_pages(app)
+    register_access_errors(app)
     app.add_middleware(SecurityHeaders)
     return app

@@ -14,7 +14,7 @@ from nurture.web.pages import render
 
 TITLES = {404: "Page not found", 405: "Not allowed here"}
 # Callers here are programs (API clients, providers' webhooks, monitors): they get JSON.
-MACHINE_PATHS = ("/api/", "/webhooks/", "/healthz")
+MACHINE_PATHS = ("/api/", "/admin/api/", "/webhooks/", "/healthz")
 
 
 def _sentence(text: str) -> str:

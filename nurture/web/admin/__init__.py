@@ -1,0 +1,1 @@
+"""The staff console: sign-in, roles, CSRF protection, and (later) its pages."""

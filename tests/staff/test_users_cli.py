@@ -1,0 +1,81 @@
+"""`nurture users create|list` against the settings' own SQLite database."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import Result
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from nurture.cli.main import app
+from nurture.config import Settings
+from nurture.db import get_sessionmaker
+from nurture.staff.models import AuditEntry, StaffUser
+from nurture.staff.passwords import verify_password
+
+PASSWORD = "a long enough secret phrase"
+
+
+def run(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(app, list(args), input=stdin, env={"COLUMNS": "200"})
+
+
+@pytest.fixture(autouse=True)
+def migrated(settings: Settings) -> None:
+    result = run("db", "upgrade")
+    assert result.exit_code == 0, result.output
+
+
+def test_create_reads_the_password_from_stdin_and_the_account_can_sign_in() -> None:
+    result = run(
+        "users", "create", "Desk@Riverside-PT.example", "--role", "frontdesk", stdin=PASSWORD + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created frontdesk account desk@riverside-pt.example." in result.output
+    with get_sessionmaker()() as session:
+        user = session.scalars(select(StaffUser)).one()
+        assert (user.email, user.role) == ("desk@riverside-pt.example", "frontdesk")
+        assert verify_password(user.password_hash, PASSWORD)
+        entry = session.scalars(select(AuditEntry)).one()
+        assert entry.action == "user.created" and entry.actor.startswith("cli:")
+    listing = run("users", "list")
+    assert "desk@riverside-pt.example" in listing.output and "frontdesk" in listing.output
+
+
+def test_create_refuses_an_email_that_already_has_an_account() -> None:
+    assert (
+        run(
+            "users", "create", "desk@riverside-pt.example", "--role", "frontdesk", stdin=PASSWORD
+        ).exit_code
+        == 0
+    )
+    result = run("users", "create", "DESK@riverside-pt.example", "--role", "admin", stdin=PASSWORD)
+    assert result.exit_code == 1
+    assert "already exists" in result.output and "Traceback" not in result.output
+    with get_sessionmaker()() as session:
+        assert session.scalars(select(StaffUser.role)).all() == ["frontdesk"]
+
+
+def test_create_refuses_an_unknown_role_naming_the_roles_there_are() -> None:
+    result = run(
+        "users", "create", "desk@riverside-pt.example", "--role", "janitor", stdin=PASSWORD
+    )
+    assert result.exit_code == 1
+    assert "unknown role 'janitor': choose one of admin, marketing, frontdesk" in " ".join(
+        result.output.split()
+    )
+    with get_sessionmaker()() as session:
+        assert session.scalars(select(StaffUser)).first() is None
+
+
+def test_create_refuses_a_short_password() -> None:
+    result = run(
+        "users", "create", "desk@riverside-pt.example", "--role", "frontdesk", stdin="short\n"
+    )
+    assert result.exit_code == 1
+    assert "at least 12 characters" in result.output
+
+
+def test_list_says_when_there_are_no_accounts() -> None:
+    result = run("users", "list")
+    assert result.exit_code == 0 and "No staff accounts yet" in result.output
