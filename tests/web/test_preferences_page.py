@@ -19,7 +19,7 @@ from nurture.messages.transactional import EmailContent, queue_email
 from nurture.sequences.models import Enrollment
 from tests.factories import capture
 from tests.harness import Harness
-from tests.support import Database
+from tests.support import Database, tamper
 from tests.web.conftest import path_of
 from tests.web.page_parsing import form_fields, label_texts, text_by_id
 
@@ -207,7 +207,7 @@ def test_tampered_preferences_link_shows_an_error_page_and_changes_nothing(
     harness.dispatch(deliver=False)
     before = (ledger(db, lead.lead_id), snapshot(db), next_due(db, lead.lead_id))
     head, token = url.rsplit("/", 1)
-    tampered = f"{head}/{token[:-1]}{'A' if token[-1] != 'A' else 'B'}"
+    tampered = f"{head}/{tamper(token)}"
     choices = {"stop_email": "yes", "stop_sms": "yes", "pause": "30d"}
     for response in (client.get(tampered), client.post(tampered, data=choices)):
         assert response.status_code == 400
