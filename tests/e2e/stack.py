@@ -1,7 +1,9 @@
 """Real processes for end-to-end tests: Celery worker, beat, the web app, the provider stub.
 
 Each process runs in its own session (process group), so a test can SIGKILL a worker
-together with its pool children, and the finalizer can never leave one behind.
+together with its pool children, and the finalizer can never leave one behind. A
+"sequence stack" is web + beat + worker on an accelerated clock, sending through the
+official SDKs to the provider stub.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
+import httpx
 import redis
 from celery import Celery
 from sqlalchemy import Engine, select
@@ -27,12 +31,15 @@ from nurture.campaigns.definition import campaign_dirs, load_campaign_dir
 from nurture.campaigns.sync import sync_campaign
 from nurture.clock import utcnow
 from nurture.config import PROJECT_ROOT
+from nurture.leads.models import Lead
 from nurture.messages.models import Message
 from tests.helpers.net import wait_for_port
 from tests.support import REDIS_URL
 
 T = TypeVar("T")
 TWILIO_TEST_SID = "AC" + "0123456789abcdef" * 2
+TIME_SCALE = 1200  # one virtual hour every three real seconds
+DISPATCH_INTERVAL = 0.25  # real seconds between beat's dispatch ticks
 
 
 def redis_url_for(db_number: int) -> str:
@@ -91,14 +98,19 @@ def service_env(database_url: str, broker_url: str, **extra: str) -> dict[str, s
     return env
 
 
+def python_module(module: str, *args: str) -> list[str]:
+    """This interpreter running `module` as a script, with `args`."""
+    return [sys.executable, "-m", module, *args]
+
+
+def celery_argv(*args: str) -> list[str]:
+    """The celery command on the project's app."""
+    return python_module("celery", "-A", "workers.celery_app", *args)
+
+
 def worker_argv(name: str, concurrency: int, *extra: str) -> list[str]:
     """A prefork Celery worker on the default queue, started without cluster chatter."""
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers.celery_app",
+    return celery_argv(
         "worker",
         "--pool",
         "prefork",
@@ -114,30 +126,17 @@ def worker_argv(name: str, concurrency: int, *extra: str) -> list[str]:
         "--without-mingle",
         "--without-gossip",
         *extra,
-    ]
+    )
 
 
 def beat_argv(schedule_file: Path) -> list[str]:
     """Celery beat with its schedule state in a file of the test's own."""
-    return [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers.celery_app",
-        "beat",
-        "-s",
-        str(schedule_file),
-        "--loglevel",
-        "INFO",
-    ]
+    return celery_argv("beat", "-s", str(schedule_file), "--loglevel", "INFO")
 
 
 def web_argv(port: int) -> list[str]:
     """The web app under uvicorn on 127.0.0.1:`port`."""
-    return [
-        sys.executable,
-        "-m",
+    return python_module(
         "uvicorn",
         "--factory",
         "nurture.web.app:create_app",
@@ -145,22 +144,14 @@ def web_argv(port: int) -> list[str]:
         "127.0.0.1",
         "--port",
         str(port),
-    ]
+    )
 
 
 def stub_argv(port: int, log: Path, delay: float) -> list[str]:
     """The provider stub as a process of its own, so its log outlives killed workers."""
-    return [
-        sys.executable,
-        "-m",
-        "tests.helpers.provider_stub",
-        "--port",
-        str(port),
-        "--log",
-        str(log),
-        "--delay",
-        str(delay),
-    ]
+    return python_module(
+        "tests.helpers.provider_stub", "--port", str(port), "--log", str(log), "--delay", str(delay)
+    )
 
 
 @dataclass
@@ -298,3 +289,114 @@ def message_rows(engine: Engine) -> list[Message]:
     """Every outbox row, oldest first, read in a session of its own."""
     with Session(engine, expire_on_commit=False) as session:
         return list(session.scalars(select(Message).order_by(Message.id)))
+
+
+def lead_messages(engine: Engine, public_id: str) -> list[Message]:
+    """The lead's outbox rows, oldest first, read in a session of their own."""
+    with Session(engine, expire_on_commit=False) as session:
+        return list(
+            session.scalars(
+                select(Message)
+                .join(Lead, Lead.id == Message.lead_id)
+                .where(Lead.public_id == public_id)
+                .order_by(Message.id)
+            )
+        )
+
+
+def zone_where_it_is_nine(moment: datetime) -> str:
+    """A fixed-offset zone in which `moment` falls in the 09:00 hour."""
+    offset = (9 - moment.hour + 12) % 24 - 12  # -12..+11 hours from UTC
+    if offset == 0:
+        return "Etc/GMT"
+    # POSIX-style names: Etc/GMT-3 is three hours *ahead* of UTC.
+    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+
+
+def sequence_env(
+    database_url: str,
+    broker_url: str,
+    stub_url: str,
+    templates_dir: Path,
+    data_dir: Path,
+    **extra: str,
+) -> dict[str, str]:
+    """The environment of a web + beat + worker stack on the accelerated clock."""
+    return service_env(
+        database_url,
+        broker_url,
+        **provider_env(stub_url),
+        NURTURE_TEMPLATES_DIR=str(templates_dir),
+        NURTURE_DATA_DIR=str(data_dir),
+        NURTURE_TIME_SCALE=str(TIME_SCALE),
+        NURTURE_DISPATCH_INTERVAL=str(DISPATCH_INTERVAL),
+        # Five messages in six virtual hours exceed the clinic's frequency caps on
+        # purpose; the caps have tests of their own.
+        EMAIL_FREQUENCY_CAP="",
+        SMS_FREQUENCY_CAP="",
+        **extra,
+    )
+
+
+@dataclass
+class SequenceStack:
+    """The web app, beat and a worker of one test, started and warmed up."""
+
+    web: Process
+    beat: Process
+    worker: Process
+    web_url: str
+
+    def trouble(self) -> str | None:
+        """Why waiting on the stack is pointless: one of its processes failed."""
+        return self.worker.trouble() or self.beat.trouble() or self.web.trouble()
+
+    def sign_up(self, article: str, first_name: str, email: str, phone: str, zone: str) -> str:
+        """Capture a lead through the JSON API with email and SMS consent; their public id."""
+        response = httpx.post(
+            f"{self.web_url}/api/leads",
+            json={
+                "article": article,
+                "first_name": first_name,
+                "email": email,
+                "phone": phone,
+                "timezone": zone,
+                "consent": {"email": True, "sms": True},
+            },
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["lead_id"])
+
+
+class StartStack(Protocol):
+    """What the `start_stack` fixture gives: start a sequence stack sending to `stub_url`."""
+
+    def __call__(
+        self, stub_url: str, *, worker_name: str, web_port: int | None = None, **env: str
+    ) -> SequenceStack: ...
+
+
+def start_sequence_stack(
+    processes: ProcessGroup,
+    env: Mapping[str, str],
+    *,
+    worker_name: str,
+    web_port: int,
+    beat_schedule: Path,
+) -> SequenceStack:
+    """Start web, beat and a two-process worker; return once the worker runs beat's ticks."""
+    worker = processes.start("worker", worker_argv(worker_name, 2), env)
+    beat = processes.start("beat", beat_argv(beat_schedule), env)
+    web = processes.start("web", web_argv(web_port), env)
+    worker.wait_for_log(" ready.", timeout=30)
+    web.wait_for_port(web_port, timeout=30)
+    # Beat's first dispatch passes warm the worker (connections, imports), so the
+    # first step's timing measures the schedule, not a cold start.
+    wait_until(
+        lambda: worker.log().count("nurture.dispatch") >= 6,
+        30,
+        "the worker to run beat's first dispatch passes",
+        abort=worker.trouble,
+    )
+    return SequenceStack(web, beat, worker, f"http://127.0.0.1:{web_port}")

@@ -13,7 +13,6 @@ import base64
 import json
 import signal
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,16 +24,12 @@ from nurture.campaigns.definition import load_campaign_dir
 from nurture.campaigns.sync import sync_campaign
 from nurture.clock import SystemClock, utcnow
 from nurture.config import PROJECT_ROOT, Settings
-from nurture.db import make_engine
 from nurture.messages.models import Message, MessageStatus
 from tests.e2e.stack import (
     ProcessGroup,
     celery_client,
-    flush_redis,
     message_rows,
     provider_env,
-    redis_available,
-    redis_url_for,
     service_env,
     stub_argv,
     wait_until,
@@ -43,7 +38,6 @@ from tests.e2e.stack import (
 from tests.factories import capture
 from tests.helpers.net import free_port
 from tests.helpers.provider_stub import read_log
-from tests.support import need
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.redis]
 
@@ -51,24 +45,12 @@ LEADS = 40
 DELIVERY_BATCH = 20
 STUB_DELAY = 0.15  # a 20-message batch then takes ~3 s: the kill lands inside it
 KILL_AFTER_HANDOFFS = 3
-BROKER_URL = redis_url_for(8)
 IN_FLIGHT = {MessageStatus.QUEUED, MessageStatus.SENDING}
 
 
 @pytest.fixture
-def broker() -> Iterator[str]:
-    """A Redis database of this test's own, empty before and after."""
-    need("Redis", redis_available(BROKER_URL), BROKER_URL)
-    flush_redis(BROKER_URL)
-    yield BROKER_URL
-    flush_redis(BROKER_URL)
-
-
-@pytest.fixture
-def engine(fresh_postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(fresh_postgres_url)
-    yield engine
-    engine.dispose()
+def redis_db() -> int:
+    return 8
 
 
 def unacknowledged_deliveries(broker_url: str) -> list[list[int]]:

@@ -9,14 +9,7 @@ prospect's texts reach the running web process as Twilio would send them: form p
 
 from __future__ import annotations
 
-import base64
-import json
-import shutil
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
-from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
@@ -32,38 +25,26 @@ from nurture.booking.models import Booking, BookingSeat
 from nurture.booking.notices import CONFIRMATION
 from nurture.booking.service import EXIT_REASON
 from nurture.booking.slots import open_slots
-from nurture.campaigns.definition import load_campaign_dir
-from nurture.campaigns.validate import validate_definition
-from nurture.clock import Clock, anchored_clock
-from nurture.config import PROJECT_ROOT, Settings
-from nurture.db import make_engine
+from nurture.clock import Clock
+from nurture.config import Settings
 from nurture.leads.models import Lead
 from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.replies.models import InboundMessage, SlotOffer
 from nurture.sequences.models import Enrollment, EnrollmentStatus
+from tests.e2e.short_campaign import ShortCampaign
 from tests.e2e.stack import (
     TWILIO_TEST_SID,
-    ProcessGroup,
-    beat_argv,
-    flush_redis,
+    StartStack,
+    lead_messages,
     provider_env,
-    redis_available,
-    redis_url_for,
-    service_env,
-    sync_all_campaigns,
     wait_until,
-    web_argv,
-    worker_argv,
+    zone_where_it_is_nine,
 )
 from tests.helpers.net import free_port
 from tests.helpers.provider_stub import ProviderStub
-from tests.support import need
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.redis]
 
-BROKER_URL = redis_url_for(10)
-TIME_SCALE = 1200  # one virtual hour every three real seconds
-DISPATCH_INTERVAL = 0.25  # real seconds between beat's dispatch ticks
 PHONE = "+12175550199"
 EMAIL = "robin@example.com"
 # A second lead who never replies: the whole sequence reaching them proves the stack
@@ -93,149 +74,29 @@ AVAILABILITY = {
 # two webhook round trips that take ~0.1 s on an idle machine).
 REPLY_MARGIN = timedelta(minutes=40)
 
-CAMPAIGN_YAML = """\
-slug: e2e-book
-name: "End-to-end reply-to-book sequence"
-description: "Five steps over six hours; the lead books by text after the second."
-article: e2e-book-guide
-steps:
-  - key: welcome
-    delay: 0m
-    channel: email
-    template: 01-welcome.md.j2
-    subject: "{{ first_name }}, here is your guide"
-  - key: sms-hello
-    delay: 1h
-    channel: sms
-    template: 02-sms-hello.txt.j2
-    condition: sms_consent
-  - key: follow-up
-    delay: 4h
-    channel: email
-    template: 03-follow-up.md.j2
-    subject: "A second short note"
-  - key: sms-nudge
-    delay: 5h
-    channel: sms
-    template: 04-sms-nudge.txt.j2
-    condition: sms_consent
-  - key: invitation
-    delay: 6h
-    channel: email
-    template: 05-invitation.md.j2
-    subject: "{{ first_name }}, your free screening is waiting"
-"""
-TEMPLATES = {
-    "01-welcome.md.j2": "Hi {{ first_name }},\n\nYour guide: [read it]({{ article_url }}).\n",
-    "02-sms-hello.txt.j2": (
+CAMPAIGN = ShortCampaign(
+    slug="e2e-book",
+    name="End-to-end reply-to-book sequence",
+    description="Five steps over six hours; the lead books by text after the second.",
+    article="e2e-book-guide",
+    article_title="A short guide for the reply-to-book test",
+    article_summary="Five messages in six hours, unless you book.",
+    delays=("0m", "1h", "4h", "5h", "6h"),
+    sms_hello=(
         "{{ clinic.name }}: Hi {{ first_name }}, reply BOOK for a free screening. "
         "Reply STOP to opt out, HELP for help."
     ),
-    "03-follow-up.md.j2": "Hi {{ first_name }},\n\nA second note from {{ clinic.name }}.\n",
-    "04-sms-nudge.txt.j2": (
-        "{{ clinic.name }}: a quick tip, {{ first_name }}: keep moving. Reply STOP to opt out."
-    ),
-    "05-invitation.md.j2": "Hi {{ first_name }},\n\n[Book a free screening]({{ booking_url }}).\n",
-}
-ARTICLE = """\
----
-title: "A short guide for the reply-to-book test"
-summary: "Five messages in six hours, unless you book."
-campaign: e2e-book
----
-
-A short guide.
-"""
-
-
-class AttachmentRecordingStub(ProviderStub):
-    """The provider stub that also keeps each SendGrid mail send's attachments, decoded."""
-
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        base: Any = super()._handler_class()
-
-        class Handler(base):  # type: ignore[misc]
-            def _sendgrid(self, body: bytes) -> None:
-                try:
-                    self._attachments = json.loads(body).get("attachments") or []
-                except (ValueError, AttributeError):
-                    self._attachments = []
-                super()._sendgrid(body)
-
-            def _accept(self, record: dict[str, Any]) -> None:
-                if record["provider"] == "sendgrid":
-                    record["attachments"] = [
-                        {
-                            "filename": item.get("filename"),
-                            "type": item.get("type"),
-                            "text": base64.b64decode(item.get("content", "")).decode(),
-                        }
-                        for item in self._attachments
-                    ]
-                super()._accept(record)
-
-        return Handler
+)
 
 
 @pytest.fixture
-def broker() -> Iterator[str]:
-    """A Redis database of this test's own, empty before and after."""
-    need("Redis", redis_available(BROKER_URL), BROKER_URL)
-    flush_redis(BROKER_URL)
-    yield BROKER_URL
-    flush_redis(BROKER_URL)
+def redis_db() -> int:
+    return 10
 
 
 @pytest.fixture
-def engine(fresh_postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(fresh_postgres_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def templates_dir(tmp_path: Path) -> Path:
-    """A copy of templates/ with the short campaign and its article added."""
-    root = tmp_path / "templates"
-    shutil.copytree(PROJECT_ROOT / "templates", root)
-    campaign = root / "campaigns" / "e2e-book"
-    campaign.mkdir()
-    (campaign / "campaign.yaml").write_text(CAMPAIGN_YAML)
-    for name, source in TEMPLATES.items():
-        (campaign / name).write_text(source)
-    (root / "articles" / "e2e-book-guide.md").write_text(ARTICLE)
-    errors = [
-        f for f in validate_definition(load_campaign_dir(campaign), root) if f.severity == "error"
-    ]
-    assert not errors, errors
-    return root
-
-
-def zone_where_it_is_nine(moment: datetime) -> str:
-    """A fixed-offset zone in which `moment` falls in the 09:00 hour."""
-    offset = (9 - moment.hour + 12) % 24 - 12  # -12..+11 hours from UTC
-    if offset == 0:
-        return "Etc/GMT"
-    # POSIX-style names: Etc/GMT-3 is three hours *ahead* of UTC.
-    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
-
-
-def capture_over_http(web_url: str, first_name: str, email: str, phone: str, zone: str) -> str:
-    """Sign a lead up through the JSON API with email and SMS consent; their public id."""
-    response = httpx.post(
-        f"{web_url}/api/leads",
-        json={
-            "article": "e2e-book-guide",
-            "first_name": first_name,
-            "email": email,
-            "phone": phone,
-            "timezone": zone,
-            "consent": {"email": True, "sms": True},
-        },
-        timeout=10,
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["lead_id"])
+def short_campaign() -> ShortCampaign:
+    return CAMPAIGN
 
 
 def text_the_clinic(web_url: str, auth_token: str, body: str, sid: str) -> list[str]:
@@ -256,19 +117,6 @@ def text_the_clinic(web_url: str, auth_token: str, body: str, sid: str) -> list[
     root = ElementTree.fromstring(response.text)
     assert root.tag == "Response", response.text
     return [element.text or "" for element in root.iter("Message")]
-
-
-def lead_messages(engine: Engine, public_id: str) -> list[Message]:
-    """The lead's outbox rows, oldest first."""
-    with Session(engine, expire_on_commit=False) as session:
-        return list(
-            session.scalars(
-                select(Message)
-                .join(Lead, Lead.id == Message.lead_id)
-                .where(Lead.public_id == public_id)
-                .order_by(Message.id)
-            )
-        )
 
 
 def sent_steps(engine: Engine, public_id: str, kind: MessageKind) -> dict[str, list[str]]:
@@ -316,58 +164,22 @@ def booking_snapshot(engine: Engine, lead_id: int) -> dict[str, object]:
 # method fails the test in place, so the process finalizer still runs and logs attach.
 @pytest.mark.timeout(90)
 def test_prospect_who_texts_book_and_picks_one_is_booked_and_gets_no_more_campaign_messages(
-    fresh_postgres_url: str,
-    engine: Engine,
-    broker: str,
-    templates_dir: Path,
-    processes: ProcessGroup,
-    settings: Settings,
-    tmp_path: Path,
+    engine: Engine, virtual_clock: Clock, start_stack: StartStack, settings: Settings
 ) -> None:
-    sync_all_campaigns(engine, templates_dir)
     factory = sessionmaker(engine, expire_on_commit=False)
-    # Anchored here, before any process starts, so all of them share one virtual clock.
-    clock = anchored_clock(factory, TIME_SCALE)
     with factory.begin() as session:
-        save_availability(session, parse_availability(AVAILABILITY), clock.now())
+        save_availability(session, parse_availability(AVAILABILITY), virtual_clock.now())
     web_port = free_port()
     web_url = f"http://127.0.0.1:{web_port}"
-    with AttachmentRecordingStub() as stub:
-        providers = provider_env(stub.url)
-        auth_token = providers["TWILIO_AUTH_TOKEN"]
-        env = service_env(
-            fresh_postgres_url,
-            broker,
-            **providers,
-            NURTURE_TEMPLATES_DIR=str(templates_dir),
-            NURTURE_DATA_DIR=str(tmp_path / "var"),
-            NURTURE_TIME_SCALE=str(TIME_SCALE),
-            NURTURE_DISPATCH_INTERVAL=str(DISPATCH_INTERVAL),
-            # Twilio signs the URL it was given: here, the web process's own address.
-            PUBLIC_BASE_URL=web_url,
-            # Five messages in six virtual hours exceed the clinic's frequency caps on
-            # purpose; the caps have tests of their own.
-            EMAIL_FREQUENCY_CAP="",
-            SMS_FREQUENCY_CAP="",
+    with ProviderStub() as stub:
+        auth_token = provider_env(stub.url)["TWILIO_AUTH_TOKEN"]
+        # Twilio signs the URL it was given: here, the web process's own address.
+        stack = start_stack(
+            stub.url, worker_name="booking", web_port=web_port, PUBLIC_BASE_URL=web_url
         )
-        worker = processes.start("worker", worker_argv("booking", 2), env)
-        beat = processes.start("beat", beat_argv(tmp_path / "beat-schedule"), env)
-        web = processes.start("web", web_argv(web_port), env)
-        worker.wait_for_log(" ready.", timeout=30)
-        web.wait_for_port(web_port, timeout=30)
-        wait_until(
-            lambda: worker.log().count("nurture.dispatch") >= 6,
-            30,
-            "the worker to run beat's first dispatch passes",
-            abort=worker.trouble,
-        )
-
-        def stack_trouble() -> str | None:
-            return worker.trouble() or beat.trouble() or web.trouble()
-
-        zone = zone_where_it_is_nine(clock.now())
-        lead = capture_over_http(web_url, "Robin", EMAIL, PHONE, zone)
-        control = capture_over_http(web_url, "Casey", CONTROL_EMAIL, CONTROL_PHONE, zone)
+        zone = zone_where_it_is_nine(virtual_clock.now())
+        lead = stack.sign_up(CAMPAIGN.article, "Robin", EMAIL, PHONE, zone)
+        control = stack.sign_up(CAMPAIGN.article, "Casey", CONTROL_EMAIL, CONTROL_PHONE, zone)
 
         # The first steps arrive as planned: the guide by email, then the hello by text.
         wait_until(
@@ -377,11 +189,11 @@ def test_prospect_who_texts_book_and_picks_one_is_booked_and_gets_no_more_campai
             ),
             20,
             "the welcome email and the SMS hello to be sent",
-            abort=stack_trouble,
+            abort=stack.trouble,
         )
 
         wait_until(
-            lambda: slack_before_first_slot(factory, settings, clock) >= REPLY_MARGIN,
+            lambda: slack_before_first_slot(factory, settings, virtual_clock) >= REPLY_MARGIN,
             10,
             "the next screening slot to be far enough ahead to answer an offer",
         )
@@ -449,7 +261,7 @@ def test_prospect_who_texts_book_and_picks_one_is_booked_and_gets_no_more_campai
             everything_settled,
             40,
             "the control lead's whole sequence to be sent and the outbox to settle",
-            abort=stack_trouble,
+            abort=stack.trouble,
         )
         received = list(stub.records)
 
@@ -488,6 +300,6 @@ def test_prospect_who_texts_book_and_picks_one_is_booked_and_gets_no_more_campai
     assert len(calendars) == 1, email["attachments"]
     [calendar] = calendars
     assert calendar["type"] == "text/calendar"
-    assert f"DTSTART:{offered[0].astimezone(UTC):%Y%m%dT%H%M%SZ}" in calendar["text"]
-    assert "METHOD:REQUEST" in calendar["text"]
+    assert f"DTSTART:{offered[0].astimezone(UTC):%Y%m%dT%H%M%SZ}" in calendar["content"]
+    assert "METHOD:REQUEST" in calendar["content"]
     assert first.short in sms["body"]

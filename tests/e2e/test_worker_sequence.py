@@ -8,235 +8,86 @@ real seconds); the official SendGrid and Twilio SDKs send to the provider stub.
 from __future__ import annotations
 
 import itertools
-import shutil
 from collections import Counter
-from collections.abc import Iterator
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from nurture.campaigns.definition import load_campaign_dir
-from nurture.campaigns.validate import validate_definition
-from nurture.clock import anchored_clock
-from nurture.config import PROJECT_ROOT
-from nurture.db import make_engine
+from nurture.clock import Clock
 from nurture.leads.models import Lead
 from nurture.messages.models import Message, MessageStatus
 from nurture.sequences.models import Enrollment
+from tests.e2e.short_campaign import ShortCampaign
 from tests.e2e.stack import (
-    ProcessGroup,
-    beat_argv,
-    flush_redis,
-    provider_env,
-    redis_available,
-    redis_url_for,
-    service_env,
-    sync_all_campaigns,
+    DISPATCH_INTERVAL,
+    TIME_SCALE,
+    StartStack,
+    lead_messages,
     wait_until,
-    web_argv,
-    worker_argv,
+    zone_where_it_is_nine,
 )
-from tests.helpers.net import free_port
 from tests.helpers.provider_stub import ProviderStub
-from tests.support import need
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.redis]
 
-BROKER_URL = redis_url_for(7)
-TIME_SCALE = 1200  # one virtual hour every three real seconds
-DISPATCH_INTERVAL = 0.25  # real seconds between beat's dispatch ticks
 PHONE = "+12175550199"
 # (step key, channel, delay from sign-up) — no send windows; SMS quiet hours still apply.
 STEPS = [
     ("welcome", "email", timedelta(0)),
-    ("sms-hello", "sms", timedelta(hours=1)),
-    ("follow-up", "email", timedelta(hours=2)),
-    ("sms-nudge", "sms", timedelta(hours=4)),
-    ("invitation", "email", timedelta(hours=6)),
+    ("sms-hello", "sms", timedelta(hours=2)),
+    ("follow-up", "email", timedelta(hours=4)),
+    ("sms-nudge", "sms", timedelta(hours=8)),
+    ("invitation", "email", timedelta(hours=12)),
 ]
 # How late a message may leave, in virtual time. A due step waits for beat's next tick
 # (at most one dispatch interval), then for the dispatch task, the deliver task and the
-# provider round trip. Those take ~0.1 s on an idle machine but up to ~1.2 s on a busy
-# 2-core one (other test runs sharing it), so 1.25 s of slack on top of the interval,
-# times the scale: 30 virtual minutes. That is half the shortest planned gap, so a step
-# sent early, late by a step, or together with its neighbour still fails.
-LATENESS = timedelta(seconds=(DISPATCH_INTERVAL + 1.25) * TIME_SCALE)
-
-CAMPAIGN_YAML = """\
-slug: e2e-short
-name: "End-to-end short sequence"
-description: "Five steps over six hours, for the real-worker end-to-end test."
-article: e2e-guide
-steps:
-  - key: welcome
-    delay: 0m
-    channel: email
-    template: 01-welcome.md.j2
-    subject: "{{ first_name }}, here is your guide"
-  - key: sms-hello
-    delay: 1h
-    channel: sms
-    template: 02-sms-hello.txt.j2
-    condition: sms_consent
-  - key: follow-up
-    delay: 2h
-    channel: email
-    template: 03-follow-up.md.j2
-    subject: "A second short note"
-  - key: sms-nudge
-    delay: 4h
-    channel: sms
-    template: 04-sms-nudge.txt.j2
-    condition: sms_consent
-  - key: invitation
-    delay: 6h
-    channel: email
-    template: 05-invitation.md.j2
-    subject: "{{ first_name }}, your free screening is waiting"
-"""
-TEMPLATES = {
-    "01-welcome.md.j2": "Hi {{ first_name }},\n\nYour guide: [read it]({{ article_url }}).\n",
-    "02-sms-hello.txt.j2": (
+# provider round trip. Those take ~0.1 s on an idle machine, but a busy 2-core one
+# (a CI run with other processes) has stalled them for seconds, so 2.75 s of slack on top
+# of the interval, times the scale: one virtual hour. That is half the shortest planned
+# gap (two hours), so a step sent early, late by a step, or together with its neighbour
+# still fails.
+LATENESS = timedelta(seconds=(DISPATCH_INTERVAL + 2.75) * TIME_SCALE)
+CAMPAIGN = ShortCampaign(
+    slug="e2e-short",
+    name="End-to-end short sequence",
+    description="Five steps over twelve hours, for the real-worker end-to-end test.",
+    article="e2e-guide",
+    article_title="A short guide for the end-to-end test",
+    article_summary="Five messages in twelve hours.",
+    delays=("0m", "2h", "4h", "8h", "12h"),
+    sms_hello=(
         "{{ clinic.name }}: Hi {{ first_name }}, your guide: {{ article_url }} "
         "Reply STOP to opt out, HELP for help."
     ),
-    "03-follow-up.md.j2": "Hi {{ first_name }},\n\nA second note from {{ clinic.name }}.\n",
-    "04-sms-nudge.txt.j2": (
-        "{{ clinic.name }}: a quick tip, {{ first_name }}: keep moving. Reply STOP to opt out."
-    ),
-    "05-invitation.md.j2": "Hi {{ first_name }},\n\n[Book a free screening]({{ booking_url }}).\n",
-}
-ARTICLE = """\
----
-title: "A short guide for the end-to-end test"
-summary: "Five messages in six hours."
-campaign: e2e-short
----
-
-A short guide.
-"""
+)
 
 
 @pytest.fixture
-def broker() -> Iterator[str]:
-    """A Redis database of this test's own, empty before and after."""
-    need("Redis", redis_available(BROKER_URL), BROKER_URL)
-    flush_redis(BROKER_URL)
-    yield BROKER_URL
-    flush_redis(BROKER_URL)
+def redis_db() -> int:
+    return 7
 
 
 @pytest.fixture
-def engine(fresh_postgres_url: str) -> Iterator[Engine]:
-    engine = make_engine(fresh_postgres_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def templates_dir(tmp_path: Path) -> Path:
-    """A copy of templates/ with the short campaign and its article added."""
-    root = tmp_path / "templates"
-    shutil.copytree(PROJECT_ROOT / "templates", root)
-    campaign = root / "campaigns" / "e2e-short"
-    campaign.mkdir()
-    (campaign / "campaign.yaml").write_text(CAMPAIGN_YAML)
-    for name, source in TEMPLATES.items():
-        (campaign / name).write_text(source)
-    (root / "articles" / "e2e-guide.md").write_text(ARTICLE)
-    errors = [
-        f for f in validate_definition(load_campaign_dir(campaign), root) if f.severity == "error"
-    ]
-    assert not errors, errors
-    return root
-
-
-def zone_where_it_is_nine(moment: datetime) -> str:
-    """A fixed-offset zone in which `moment` falls in the 09:00 hour."""
-    offset = (9 - moment.hour + 12) % 24 - 12  # -12..+11 hours from UTC
-    if offset == 0:
-        return "Etc/GMT"
-    # POSIX-style names: Etc/GMT-3 is three hours *ahead* of UTC.
-    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+def short_campaign() -> ShortCampaign:
+    return CAMPAIGN
 
 
 def test_lead_captured_over_http_gets_every_step_once_on_schedule(
-    fresh_postgres_url: str,
-    engine: Engine,
-    broker: str,
-    templates_dir: Path,
-    processes: ProcessGroup,
-    tmp_path: Path,
+    engine: Engine, virtual_clock: Clock, start_stack: StartStack
 ) -> None:
-    sync_all_campaigns(engine, templates_dir)
-    factory = sessionmaker(engine, expire_on_commit=False)
-    # Anchored here, before any process starts, so all of them share one virtual clock.
-    clock = anchored_clock(factory, TIME_SCALE)
-    web_port = free_port()
     with ProviderStub() as stub:
-        env = service_env(
-            fresh_postgres_url,
-            broker,
-            **provider_env(stub.url),
-            NURTURE_TEMPLATES_DIR=str(templates_dir),
-            NURTURE_DATA_DIR=str(tmp_path / "var"),
-            NURTURE_TIME_SCALE=str(TIME_SCALE),
-            NURTURE_DISPATCH_INTERVAL=str(DISPATCH_INTERVAL),
-            # Five messages in six virtual hours exceed the clinic's frequency caps on
-            # purpose; the caps have tests of their own.
-            EMAIL_FREQUENCY_CAP="",
-            SMS_FREQUENCY_CAP="",
-        )
-        worker = processes.start("worker", worker_argv("sequence", 2), env)
-        beat = processes.start("beat", beat_argv(tmp_path / "beat-schedule"), env)
-        web = processes.start("web", web_argv(web_port), env)
-        worker.wait_for_log(" ready.", timeout=30)
-        web.wait_for_port(web_port, timeout=30)
-        # Beat's first dispatch passes warm the worker (connections, imports), so the
-        # first step's timing measures the schedule, not a cold start.
-        wait_until(
-            lambda: worker.log().count("nurture.dispatch") >= 6,
-            30,
-            "the worker to run beat's first dispatch passes",
-            abort=worker.trouble,
-        )
-
-        timezone = zone_where_it_is_nine(clock.now())
-        response = httpx.post(
-            f"http://127.0.0.1:{web_port}/api/leads",
-            json={
-                "article": "e2e-guide",
-                "first_name": "Robin",
-                "email": "robin@example.com",
-                "phone": PHONE,
-                "timezone": timezone,
-                "consent": {"email": True, "sms": True},
-            },
-            timeout=10,
-        )
-        assert response.status_code == 201, response.text
-        public_id = response.json()["lead_id"]
+        stack = start_stack(stub.url, worker_name="sequence")
+        timezone = zone_where_it_is_nine(virtual_clock.now())
+        public_id = stack.sign_up(CAMPAIGN.article, "Robin", "robin@example.com", PHONE, timezone)
 
         def sequence_sent() -> list[Message] | None:
-            with Session(engine) as session:
-                rows = list(
-                    session.scalars(
-                        select(Message)
-                        .join(Lead, Lead.id == Message.lead_id)
-                        .where(Lead.public_id == public_id)
-                    )
-                )
+            rows = lead_messages(engine, public_id)
             done = len(rows) == len(STEPS) and all(r.status == MessageStatus.SENT for r in rows)
             return rows if done else None
 
-        def trouble() -> str | None:
-            return worker.trouble() or beat.trouble() or web.trouble()
-
-        rows = wait_until(sequence_sent, 60, "every step to be sent", abort=trouble)
+        rows = wait_until(sequence_sent, 90, "every step to be sent", abort=stack.trouble)
         received = list(stub.records)
 
     with Session(engine) as session:

@@ -3,7 +3,8 @@
 End-to-end tests and the benchmark point the real channels at it
 (SENDGRID_API_URL / TWILIO_API_URL). Every accepted hand-off is recorded the moment
 the request arrives — before any delay, because that is when a real provider "has"
-the message — in memory and, optionally, as one JSON line in a log file. Run it as
+the message — in memory and, optionally, as one JSON line in a log file. A SendGrid
+record keeps each attachment's file name, type and decoded content. Run it as
 its own process (`python -m tests.helpers.provider_stub --port P --log FILE
 --delay 0.2`) when a test kills workers: its log then outlives them.
 """
@@ -11,6 +12,7 @@ its own process (`python -m tests.helpers.provider_stub --port P --log FILE
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import re
@@ -35,6 +37,16 @@ def read_log(path: Path) -> list[dict[str, Any]]:
         return []
     lines = path.read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def _attachment(item: dict[str, Any]) -> dict[str, str]:
+    """A mail send's attachment as recorded: file name, MIME type and decoded content."""
+    return {
+        "filename": item["filename"],
+        "type": item.get("type", ""),
+        # Text for readable assertions; a binary file's stray bytes are replaced.
+        "content": base64.b64decode(item["content"], validate=True).decode(errors="replace"),
+    }
 
 
 class _Server(ThreadingHTTPServer):
@@ -149,7 +161,11 @@ class ProviderStub:
                         "message_ref": personalization.get("custom_args", {}).get("message_ref"),
                         "to": personalization["to"][0]["email"],
                         "subject": mail.get("subject") or personalization.get("subject"),
+                        "attachments": [
+                            _attachment(item) for item in mail.get("attachments") or []
+                        ],
                     }
+                # binascii.Error (bad base64) is a ValueError, which SendGrid answers 400 too.
                 except (ValueError, KeyError, IndexError, TypeError, AttributeError):
                     self._reply(400, {"errors": [{"message": "malformed mail send body"}]})
                     return
