@@ -74,12 +74,13 @@ def test_notice_never_goes_to_a_suppressed_address_or_after_stop(
     db: Database, clock: ManualClock, settings: Settings, campaign: int
 ) -> None:
     capture(db.factory, clock, settings)
+    dana = lead_id(db)
     with db.factory.begin() as session:
         suppress(session, Channel.EMAIL, "dana@example.com", "hard bounce", clock.now())
-        revoke(session, lead_id(db), Channel.SMS, Evidence("sms:STOP"), clock.now())
+        revoke(session, dana, Channel.SMS, Evidence("sms:STOP"), clock.now())
         queue_sms(
             session,
-            lead_id=lead_id(db),
+            lead_id=dana,
             kind="booking-reminder",
             dedupe_key="remind:1",
             body="Reminder: screening tomorrow at 3pm.",
