@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -98,10 +97,3 @@ def get_engine() -> Engine:
 def get_sessionmaker() -> sessionmaker[Session]:
     """Sessions on the process-wide engine; objects stay readable after commit."""
     return sessionmaker(get_engine(), expire_on_commit=False)
-
-
-@contextmanager
-def transaction(factory: sessionmaker[Session] | None = None) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with (factory or get_sessionmaker()).begin() as session:
-        yield session

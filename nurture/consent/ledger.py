@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
 from sqlalchemy.orm import Session
 
 from nurture.consent.models import Channel, ConsentAction, ConsentEvent, Suppression
@@ -64,17 +64,34 @@ def revoke(
     return event
 
 
+def latest_action(lead_id: int, channel: Channel) -> ScalarSelect[str]:
+    """The action of the lead's newest ledger row for a channel: the consent in force.
+
+    The one definition of "current consent"; delivery embeds it in its send-time query.
+    """
+    return (
+        select(ConsentEvent.action)
+        .where(ConsentEvent.lead_id == lead_id, ConsentEvent.channel == channel)
+        .order_by(ConsentEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def consent_in_force(email_action: str | None, sms_action: str | None) -> dict[Channel, bool]:
+    """Per channel, whether the newest ledger row is a grant (no row means no consent)."""
+    return {
+        Channel.EMAIL: email_action == ConsentAction.GRANTED,
+        Channel.SMS: sms_action == ConsentAction.GRANTED,
+    }
+
+
 def current_consent(session: Session, lead_id: int) -> dict[Channel, bool]:
     """The consent in force per channel: the latest ledger row wins; none means no."""
-    rows = session.execute(
-        select(ConsentEvent.channel, ConsentEvent.action)
-        .where(ConsentEvent.lead_id == lead_id)
-        .order_by(ConsentEvent.id)
-    ).all()
-    state = {Channel.EMAIL: False, Channel.SMS: False}
-    for channel, action in rows:
-        state[Channel(channel)] = action == ConsentAction.GRANTED
-    return state
+    email, sms = session.execute(
+        select(latest_action(lead_id, Channel.EMAIL), latest_action(lead_id, Channel.SMS))
+    ).one()
+    return consent_in_force(email, sms)
 
 
 def normalise_address(channel: Channel, address: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
+from functools import lru_cache
 
 import phonenumbers
 import us
@@ -51,7 +52,13 @@ class FrequencyCap:
             raise ValueError(f"{text!r}: count and period must be positive")
         return cls(count, period)
 
+    def release(self, nth_most_recent: datetime | None) -> datetime | None:
+        """When the next message may go, given the count-th most recent hand-off inside
+        the period (None when there are fewer than `count`): it ages out of the period."""
+        return None if nth_most_recent is None else nth_most_recent + self.period
 
+
+@lru_cache(maxsize=4096)
 def us_state(phone: str | None) -> str | None:
     """The US state an area code belongs to ('FL'), or None outside the US or unknown."""
     if not phone:
@@ -114,6 +121,4 @@ class SendingPolicy:
         if cap is None:
             return None
         inside = sorted(t for t in recent if t > now - cap.period)
-        if len(inside) < cap.count:
-            return None
-        return inside[-cap.count] + cap.period
+        return cap.release(inside[-cap.count] if len(inside) >= cap.count else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 from nurture.campaigns.definition import CampaignDefinition
@@ -23,6 +25,7 @@ from nurture.messages.render import Clinic, MessageContext, render_email, render
 from nurture.messages.transactional import EmailContent
 
 
+@lru_cache(maxsize=64)  # the clinic's number, formatted once instead of per message
 def display_phone(number: str) -> str:
     """A clinic number as people write it: national format at home, international abroad."""
     try:

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ScalarSelect, exists, null, select
+from sqlalchemy import exists, null, select
 from sqlalchemy.orm import Session
 
 from nurture.booking.models import Booking, BookingStatus
 from nurture.campaigns.spec import StepSpec
 from nurture.config import Settings
-from nurture.consent.ledger import normalise_address
-from nurture.consent.models import Channel, ConsentAction, ConsentEvent, Suppression
+from nurture.consent.ledger import consent_in_force, latest_action, normalise_address
+from nurture.consent.models import Channel, Suppression
 from nurture.consent.policy import SendingPolicy
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
@@ -42,16 +42,6 @@ class LiveState:
     suppression: str | None
     booked: bool
     cap_release: datetime | None
-
-
-def _latest_consent(lead_id: int, channel: Channel) -> ScalarSelect[str]:
-    return (
-        select(ConsentEvent.action)
-        .where(ConsentEvent.lead_id == lead_id, ConsentEvent.channel == channel)
-        .order_by(ConsentEvent.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
 
 
 def live_state(
@@ -103,23 +93,19 @@ def live_state(
         )
     row = session.execute(
         select(
-            _latest_consent(lead.id, Channel.EMAIL),
-            _latest_consent(lead.id, Channel.SMS),
+            latest_action(lead.id, Channel.EMAIL),
+            latest_action(lead.id, Channel.SMS),
             suppressed,
             booked,
             nth_recent,
         )
     ).one()
     email, sms, reason, is_booked, nth = row
-    release = None
-    if cap and nth is not None:
-        nth = nth.replace(tzinfo=UTC) if nth.tzinfo is None else nth  # SQLite in a subquery
-        release = nth + cap.period
+    if nth is not None and nth.tzinfo is None:
+        nth = nth.replace(tzinfo=UTC)  # SQLite returns it naive from a subquery
+    release = cap.release(nth) if cap else None
     return LiveState(
-        consent={
-            Channel.EMAIL: email == ConsentAction.GRANTED,
-            Channel.SMS: sms == ConsentAction.GRANTED,
-        },
+        consent=consent_in_force(email, sms),
         suppression=reason,
         booked=bool(is_booked),
         cap_release=release,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from nurture.consent.models import Channel
@@ -155,8 +155,3 @@ def cancel_pending(session: Session, dedupe_keys: list[str], reason: str, now: d
         .returning(Message.id)
     ).all()
     return len(ids)
-
-
-def pending_notice(session: Session, dedupe_key: str) -> Message | None:
-    """The notice with this key, if any."""
-    return session.scalars(select(Message).where(Message.dedupe_key == dedupe_key)).one_or_none()

@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from tests.helpers.stub_server import RecordedRequest
+from tests.helpers.stub_server import RecordedRequest, read_request, write_response
 
 # Hop-by-hop headers belong to one connection and are not forwarded.
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
@@ -87,18 +87,14 @@ class RecordingProxy:
 
         class Handler(BaseHTTPRequestHandler):
             def _relay(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                request = RecordedRequest(self.command, self.path, dict(self.headers.items()), body)
-                exchange = proxy._forward(request)
+                exchange = proxy._forward(read_request(self))
                 proxy.exchanges.append(exchange)
-                self.send_response(exchange.status)
-                for name, value in exchange.headers.items():
-                    if name.lower() not in _HOP_BY_HOP:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(exchange.body)))
-                self.end_headers()
-                self.wfile.write(exchange.body)
+                relayed = {
+                    name: value
+                    for name, value in exchange.headers.items()
+                    if name.lower() not in _HOP_BY_HOP
+                }
+                write_response(self, exchange.status, relayed, exchange.body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _relay
 

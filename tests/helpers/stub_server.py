@@ -54,6 +54,25 @@ class RecordedRequest:
         return parse_qs(self.body.decode(), keep_blank_values=True)
 
 
+def read_request(handler: BaseHTTPRequestHandler) -> RecordedRequest:
+    """The request a handler is serving, body included."""
+    length = int(handler.headers.get("Content-Length") or 0)
+    body = handler.rfile.read(length) if length else b""
+    return RecordedRequest(handler.command, handler.path, dict(handler.headers.items()), body)
+
+
+def write_response(
+    handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes
+) -> None:
+    """Answer with `status`, `headers` and `body` (Content-Length set here)."""
+    handler.send_response(status)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -104,20 +123,11 @@ class StubServer:
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                stub.requests.append(
-                    RecordedRequest(self.command, self.path, dict(self.headers.items()), body)
-                )
+                stub.requests.append(read_request(self))
                 response = stub.response
                 if response.delay and stub._stopping.wait(response.delay):
                     return
-                self.send_response(response.status)
-                for name, value in response.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(response.body)))
-                self.end_headers()
-                self.wfile.write(response.body)
+                write_response(self, response.status, response.headers, response.body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
 
