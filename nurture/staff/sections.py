@@ -11,19 +11,22 @@ from nurture.staff.models import Role
 class Section:
     key: str
     title: str
+    href: str
     roles: frozenset[Role]
 
 
 _MARKETING = frozenset({Role.ADMIN, Role.MARKETING})
 _FRONT_DESK = frozenset({Role.ADMIN, Role.FRONTDESK})
+_ADMIN = frozenset({Role.ADMIN})
 
 SECTIONS = (
-    Section("campaigns", "Campaigns", _MARKETING),
-    Section("leads", "Leads", _MARKETING),
-    Section("results", "Results", _MARKETING),
-    Section("inbox", "Inbox", _FRONT_DESK),
-    Section("bookings", "Bookings", _FRONT_DESK),
-    Section("staff", "Staff accounts and audit log", frozenset({Role.ADMIN})),
+    Section("campaigns", "Campaigns", "/admin/campaigns", _MARKETING),
+    Section("leads", "Leads", "/admin/leads", _MARKETING),
+    Section("results", "Results", "/admin/results", _MARKETING),
+    Section("inbox", "Inbox", "/admin/inbox", _FRONT_DESK),
+    Section("bookings", "Bookings", "/admin/bookings", _FRONT_DESK),
+    Section("settings", "Clinic settings", "/admin/settings", _ADMIN),
+    Section("staff", "Staff and audit log", "/admin/staff", _ADMIN),
 )
 
 

@@ -22,7 +22,34 @@ from nurture.web import (
     webhooks_sendgrid_inbound,
     webhooks_twilio,
 )
+from nurture.web.admin import (
+    bookings as admin_bookings,
+)
+from nurture.web.admin import (
+    campaign_editor as admin_campaign_editor,
+)
+from nurture.web.admin import (
+    campaigns as admin_campaigns,
+)
+from nurture.web.admin import (
+    clinic as admin_clinic,
+)
+from nurture.web.admin import (
+    inbox as admin_inbox,
+)
+from nurture.web.admin import (
+    lead_import as admin_lead_import,
+)
+from nurture.web.admin import (
+    leads as admin_leads,
+)
+from nurture.web.admin import (
+    results as admin_results,
+)
 from nurture.web.admin import routes as admin_routes
+from nurture.web.admin import (
+    staff as admin_staff,
+)
 from nurture.web.admin.auth import register_access_errors
 from nurture.web.errors import register_error_pages
 from nurture.web.headers import SecurityHeaders
@@ -49,6 +76,15 @@ def create_app() -> FastAPI:
         webhooks_sendgrid_inbound,
         webhooks_twilio,
         admin_routes,
+        admin_campaigns,
+        admin_campaign_editor,
+        admin_leads,
+        admin_lead_import,
+        admin_inbox,
+        admin_bookings,
+        admin_clinic,
+        admin_results,
+        admin_staff,
     ):
         app.include_router(module.router)
     register_error_pages(app)

@@ -22,6 +22,7 @@ from nurture.web.admin.auth import (
     safe_next,
     write_session,
 )
+from nurture.web.admin.pages import admin_page
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep
 from nurture.web.pages import render
 
@@ -126,16 +127,7 @@ def logout(
 @router.get("")
 def dashboard(request: Request, user: SignedIn) -> Response:
     """Who is signed in and which sections their role opens."""
-    admin_session = read_session(request)
-    context = {
-        "user": user,
-        "sections": sections_for(user.role),
-        "csrf_field": CSRF_FIELD,
-        "csrf_token": admin_session.csrf if admin_session else "",
-    }
-    response = render(request, "admin/dashboard.html", context)
-    response.headers.update(NO_STORE)
-    return response
+    return admin_page(request, user, "dashboard.html")
 
 
 @router.get("/api/me")
