@@ -29,8 +29,13 @@ from nurture.campaigns.spec import StepSpec
 TEMPLATE_VARIABLES = frozenset({"first_name", "clinic", "article_url", "booking_url"})
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
-_NAME_MARK = "\x00first_name\x00"
-_EMPHASIS = re.compile(r"(\*\*|__|\*|_)(\S(?:.*?\S)?)\1")
+# Values put back after the Markdown is taken out, so they are never read as markup.
+# The markers hold no underscore or asterisk, which the emphasis rules would eat.
+_MARKED = {"first_name": "\x00N\x00", "article_url": "\x00A\x00", "booking_url": "\x00B\x00"}
+_STAR_EMPHASIS = re.compile(r"(\*\*|\*)(\S(?:.*?\S)?)\1")
+# As in CommonMark, underscores inside a word (snake_case) are not emphasis.
+_UNDERSCORE_EMPHASIS = re.compile(r"(?<!\w)(__|_)(\S(?:.*?\S)?)\1(?!\w)")
+_URL = re.compile(r"(https?://\S+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +93,12 @@ def _step_variables(context: MessageContext, *, markdown_safe: bool) -> dict[str
 def markdown_to_text(markdown: str) -> str:
     """Plain text from our Markdown: links spelled out, emphasis and heading marks dropped."""
     text = _LINK.sub(lambda m: f"{m.group(1)} ({m.group(2)})", markdown)
-    text = _EMPHASIS.sub(r"\2", text)
+    # Odd pieces are URLs: their underscores and asterisks belong to the address.
+    pieces = _URL.split(text)
+    for index in range(0, len(pieces), 2):
+        piece = _STAR_EMPHASIS.sub(r"\2", pieces[index])
+        pieces[index] = _UNDERSCORE_EMPHASIS.sub(r"\2", piece)
+    text = "".join(pieces)
     text = re.sub(r"^#{1,6}\s+", "", text, flags=re.MULTILINE)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
@@ -122,11 +132,9 @@ def render_email(
     subject = _render_string(env, f"{step.key}.subject", step.subject or "", plain)
     subject = " ".join(subject.split())
     preheader = _render_string(env, f"{step.key}.preheader", step.preheader or "", plain)
-    # The name is put back after the Markdown is taken out, so it is never parsed as markup.
-    marked = {**plain, "first_name": _NAME_MARK}
-    body_text = markdown_to_text(_render(env, step.template, marked)).replace(
-        _NAME_MARK, context.first_name
-    )
+    body_text = markdown_to_text(_render(env, step.template, {**plain, **_MARKED}))
+    for name, mark in _MARKED.items():
+        body_text = body_text.replace(mark, plain[name])
     body_html = _markdown.render(
         _render(env, step.template, _step_variables(context, markdown_safe=True))
     )

@@ -85,3 +85,30 @@ def test_texts_ask_twilio_for_delivery_reports_at_a_url_without_personal_data(
     step = next(s for s in seeded_definition.spec.steps if s.channel.value == "sms")
     sms = compose_sms(get_settings(), lead(), seeded_definition, step, "ref1")
     assert sms.status_callback == "https://care.example.test/webhooks/twilio/status"
+
+
+def test_plain_text_booking_links_open_for_every_lead(
+    settings: Settings, seeded_definition: CampaignDefinition
+) -> None:
+    # Signed tokens are URL-safe base64, so about one in ten holds two underscores,
+    # which the Markdown-to-text step once read as emphasis and cut out.
+    invitation = seeded_definition.spec.steps[-1]
+    for number in range(60):
+        someone = lead()
+        someone.public_id = f"{number:032x}"
+        email = compose_email(settings, someone, seeded_definition, invitation, "r")
+        booking = [u.strip("()") for u in email.text.split() if "/book/" in u]
+        assert booking, email.text
+        for url in booking:
+            assert url in email.html
+            token = url.rsplit("/", 1)[1]
+            assert read_token(settings, "book", token)["lead"] == someone.public_id
+
+
+def test_plain_text_keeps_underscores_inside_words(
+    settings: Settings, seeded_definition: CampaignDefinition
+) -> None:
+    email = compose_email(
+        settings, lead("Mary_Ann"), seeded_definition, seeded_definition.spec.steps[0], "r"
+    )
+    assert "Mary_Ann" in email.text
