@@ -1,9 +1,355 @@
-"""Console pages: campaign_editor (being built)."""
+"""Console pages: editing one campaign step, with a live preview, a test send and versions.
+
+Saving never changes a stored version: it writes the next one and moves enrolled
+leads onto it by step key (nurture.campaigns.editing). The preview renders through
+the same code as delivery, for a sample lead that is never stored.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from dataclasses import dataclass
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.responses import JSONResponse, Response
+
+from nurture.campaigns.definition import CampaignDefinition
+from nurture.campaigns.editing import (
+    Impact,
+    StepEdit,
+    StepForm,
+    apply_step_form,
+    describe_impact,
+    save_step_edit,
+)
+from nurture.campaigns.editing.test_send import Senders, send_test, sms_test_number
+from nurture.campaigns.models import Campaign, CampaignVersion
+from nurture.campaigns.preview import FieldProblem, Preview, preview_step
+from nurture.campaigns.spec import WEEKDAYS, StepSpec
+from nurture.campaigns.sync import load_version
+from nurture.clock import Clock
+from nurture.config import Settings
+from nurture.consent.models import Channel
+from nurture.consent.policy import SendingPolicy
+from nurture.messages.channels.base import ChannelError
+from nurture.staff.models import StaffUser
+from nurture.staff.service import record_audit
 from nurture.web.admin.auth import check_csrf
+from nurture.web.admin.deps import CampaignsUser, actor
+from nurture.web.admin.pages import admin_page, redirect_with_notice
+from nurture.web.deps import ClockDep, SessionDep, SettingsDep, get_app_settings
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(check_csrf)])
+
+CONDITIONS = (
+    ("", "Always"),
+    ("sms_consent", "Only with SMS consent"),
+    ("email_consent", "Only with email consent"),
+)
+
+
+class EditForm(StepForm):
+    """The editor's form: the step's fields plus what the buttons add."""
+
+    action: str = "preview"
+    base_version: str = ""
+    test_phone: str = ""
+
+
+def get_senders(settings: Annotated[Settings, Depends(get_app_settings)]) -> Senders:
+    """The channels a test send uses (tests override this dependency)."""
+    return Senders.configured(settings)
+
+
+SendersDep = Annotated[Senders, Depends(get_senders)]
+EditFormData = Annotated[EditForm, Form()]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    campaign: Campaign
+    version: CampaignVersion
+    definition: CampaignDefinition
+    step: StepSpec
+
+
+def _load(session: Session, slug: str, key: str) -> Loaded:
+    campaign = session.scalar(select(Campaign).where(Campaign.slug == slug))
+    version = session.get(CampaignVersion, campaign.current_version_id or 0) if campaign else None
+    if campaign is None or version is None:
+        raise HTTPException(404, "no such campaign")
+    definition = load_version(session, version.id)
+    step = next((s for s in definition.spec.steps if s.key == key), None)
+    if step is None:
+        raise HTTPException(404, "no such step")
+    return Loaded(campaign, version, definition, step)
+
+
+def _next_number(session: Session, campaign_id: int) -> int:
+    latest = session.scalar(
+        select(func.max(CampaignVersion.number)).where(CampaignVersion.campaign_id == campaign_id)
+    )
+    return (latest or 0) + 1
+
+
+def _edit_path(slug: str, key: str) -> str:
+    return f"/admin/campaigns/{slug}/steps/{key}/edit"
+
+
+def _merge(edit: StepEdit, preview: Preview) -> list[FieldProblem]:
+    # The preview's message for a field is the more precise one (it has line numbers).
+    shown = {p.field for p in preview.problems}
+    return [*preview.problems, *(p for p in edit.problems if p.field not in shown)]
+
+
+@dataclass(frozen=True)
+class Checked:
+    edit: StepEdit
+    preview: Preview
+    problems: list[FieldProblem]
+
+
+def _check(loaded: Loaded, form: StepForm, settings: Settings) -> Checked:
+    edit = apply_step_form(loaded.definition, loaded.step.key, form, settings.templates_dir)
+    draft = form.draft(loaded.step.key)
+    preview = (
+        preview_step(loaded.definition, draft, settings)
+        if draft is not None
+        else Preview(loaded.step.channel)
+    )
+    return Checked(edit, preview, _merge(edit, preview))
+
+
+def _impact(
+    session: Session, loaded: Loaded, checked: Checked, settings: Settings, clock: Clock
+) -> Impact:
+    return describe_impact(
+        session,
+        loaded.campaign,
+        checked.edit.definition or loaded.definition,
+        loaded.step.key,
+        new_version=_next_number(session, loaded.campaign.id),
+        now=clock.now(),
+        policy=SendingPolicy.from_settings(settings),
+        clinic_zone=settings.clinic_zone,
+    )
+
+
+def _page(
+    request: Request,
+    user: StaffUser,
+    session: Session,
+    settings: Settings,
+    clock: Clock,
+    loaded: Loaded,
+    form: StepForm,
+    *,
+    checked: Checked | None = None,
+    status_code: int = 200,
+    test_phone: str = "",
+    test_result: str = "",
+    extra: list[FieldProblem] | None = None,
+) -> Response:
+    checked = checked or _check(loaded, form, settings)
+    problems = [*(extra or []), *checked.problems]
+    field_errors: dict[str, list[str]] = {}
+    for problem in problems:
+        field_errors.setdefault(problem.field, []).append(problem.message)
+    steps = loaded.definition.spec.steps
+    context: dict[str, Any] = {
+        "campaign": loaded.campaign,
+        "version": loaded.version,
+        "step": loaded.step,
+        "position": steps.index(loaded.step) + 1,
+        "step_count": len(steps),
+        "max_segments": loaded.definition.spec.sms_max_segments,
+        "form": form,
+        "preview": checked.preview,
+        "problems": problems,
+        "field_errors": field_errors,
+        "impact": _impact(session, loaded, checked, settings, clock).lines(),
+        "conditions": CONDITIONS,
+        "weekdays": WEEKDAYS,
+        "test_phone": test_phone,
+        "test_result": test_result,
+        "edit_path": _edit_path(loaded.campaign.slug, loaded.step.key),
+    }
+    return admin_page(
+        request, user, "campaigns/edit_step.html", context, status_code, section="campaigns"
+    )
+
+
+@router.get("/campaigns/{slug}/steps/{key}/edit")
+def edit_step(
+    request: Request,
+    slug: str,
+    key: str,
+    user: CampaignsUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> Response:
+    """The step's form, its preview for the sample lead, and what saving would do."""
+    loaded = _load(session, slug, key)
+    form = StepForm.of_step(loaded.definition, loaded.step)
+    return _page(request, user, session, settings, clock, loaded, form)
+
+
+@router.post("/campaigns/{slug}/steps/{key}/edit")
+def preview_or_save_step(
+    request: Request,
+    slug: str,
+    key: str,
+    form: EditFormData,
+    user: CampaignsUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> Response:
+    """Preview the typed values (action=preview) or save them as a new version."""
+    loaded = _load(session, slug, key)
+    checked = _check(loaded, form, settings)
+    if form.action != "save":
+        status = 422 if checked.problems else 200
+        return _page(
+            request,
+            user,
+            session,
+            settings,
+            clock,
+            loaded,
+            form,
+            checked=checked,
+            status_code=status,
+        )
+    stale = []
+    if form.base_version and form.base_version != str(loaded.version.number):
+        stale = [
+            FieldProblem(
+                "campaign",
+                f"someone saved version {loaded.version.number} of this campaign since you "
+                "opened the page; check your changes against it and save again",
+            )
+        ]
+    if stale or checked.problems or checked.edit.definition is None:
+        return _page(
+            request,
+            user,
+            session,
+            settings,
+            clock,
+            loaded,
+            form,
+            checked=checked,
+            status_code=422,
+            extra=stale,
+        )
+    path = _edit_path(slug, key)
+    if not checked.edit.changed:
+        return redirect_with_notice(
+            request,
+            path,
+            f"Nothing changed: the campaign is still version {loaded.version.number}.",
+        )
+    saved = save_step_edit(
+        session,
+        loaded.campaign,
+        key,
+        checked.edit,
+        actor=actor(request, user),
+        now=clock.now(),
+        policy=SendingPolicy.from_settings(settings),
+        clinic_zone=settings.clinic_zone,
+    )
+    session.commit()
+    if saved is None:
+        return redirect_with_notice(request, path, "Nothing changed.")
+    moves = saved.moves
+    notice = (
+        f"Saved {key} as version {saved.to_version} ({', '.join(saved.changed)} changed). "
+        f"{moves.moved} enrolled lead(s) moved to it"
+        + (f", {moves.due_now} due at once" if moves.due_now else "")
+        + (f", {moves.completed} completed" if moves.completed else "")
+        + "."
+    )
+    return redirect_with_notice(request, path, notice)
+
+
+@router.post("/campaigns/{slug}/steps/{key}/test")
+def send_test_message(
+    request: Request,
+    slug: str,
+    key: str,
+    form: EditFormData,
+    user: CampaignsUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    senders: SendersDep,
+) -> Response:
+    """Send the previewed step to the signed-in member of staff (email) or a typed number."""
+    loaded = _load(session, slug, key)
+    checked = _check(loaded, form, settings)
+
+    def again(status: int, result: str = "", problem: FieldProblem | None = None) -> Response:
+        return _page(
+            request,
+            user,
+            session,
+            settings,
+            clock,
+            loaded,
+            form,
+            checked=checked,
+            status_code=status,
+            test_phone=form.test_phone,
+            test_result=result,
+            extra=[problem] if problem else None,
+        )
+
+    if checked.preview.problems:
+        return again(422)
+    phone = ""
+    channel = checked.preview.channel
+    if channel is Channel.SMS:
+        try:
+            phone = sms_test_number(form.test_phone)
+        except ValueError as exc:
+            return again(422, problem=FieldProblem("test_phone", str(exc)))
+    try:
+        send_test(checked.preview, senders, settings, email_to=user.email, phone=phone)
+    except (ChannelError, OSError) as exc:
+        failed = FieldProblem("test", f"the {channel.value} provider refused the test: {exc}")
+        return again(502, problem=failed)
+    detail = {"channel": channel.value, "version": loaded.version.number}
+    record_audit(
+        session, actor(request, user), "campaign.test_sent", clock.now(), f"{slug}/{key}", detail
+    )
+    session.commit()
+    where = f"your email ({user.email})" if channel is Channel.EMAIL else "the number you typed"
+    return again(
+        200,
+        result=f"Test {'email' if channel is Channel.EMAIL else 'text'} sent to "
+        f"{where}. Nothing was saved.",
+    )
+
+
+@router.post("/api/campaigns/{slug}/steps/{key}/preview")
+def preview_api(
+    slug: str,
+    key: str,
+    form: StepForm,
+    user: CampaignsUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> JSONResponse:
+    """The live preview: the typed fields in, the rendered parts, counts and problems out."""
+    loaded = _load(session, slug, key)
+    checked = _check(loaded, form, settings)
+    body = checked.preview.to_json()
+    body["problems"] = [{"field": p.field, "message": p.message} for p in checked.problems]
+    body["impact"] = _impact(session, loaded, checked, settings, clock).lines()
+    return JSONResponse(body, headers={"Cache-Control": "no-store"})
