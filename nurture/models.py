@@ -6,6 +6,7 @@ from nurture.clock import ClockAnchor
 from nurture.consent.models import ConsentEvent, Suppression
 from nurture.db import Base
 from nurture.deliverability.models import ProviderEvent, SoftBounce
+from nurture.leads.import_jobs import ImportJob, ImportRowProblem
 from nurture.leads.models import Lead
 from nurture.messages.models import Message
 from nurture.replies.models import InboundMessage, InboxItem, SlotOffer
@@ -23,6 +24,8 @@ __all__ = [
     "ClockAnchor",
     "ConsentEvent",
     "Enrollment",
+    "ImportJob",
+    "ImportRowProblem",
     "InboundMessage",
     "InboxItem",
     "Lead",

@@ -8,7 +8,7 @@ reloads the account, so a disabled account is signed out at once.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -127,20 +127,33 @@ def require_role(*roles: Role) -> Callable[[Request, SessionDep], StaffUser]:
     return signed_in_with_role
 
 
-async def check_csrf(request: Request) -> None:
+async def check_csrf(request: Request) -> AsyncIterator[None]:
     """Refuse a POST (or other unsafe method) without this session's token.
 
     Forms send it in the hidden field csrf_token, fetch() calls in the X-CSRF-Token header.
+    Reading the token parses the form, uploads included; the form is closed however the
+    request ends, refusals too, so no upload's temporary file outlives it.
     """
-    if request.method in SAFE_METHODS:
-        return
-    admin_session = read_session(request)
+    try:
+        if request.method not in SAFE_METHODS:
+            _refuse_without_token(request, await _sent_token(request))
+        yield
+    finally:
+        await request.close()
+
+
+async def _sent_token(request: Request) -> str | None:
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
         value = (await request.form()).get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
+    return sent
+
+
+def _refuse_without_token(request: Request, sent: str | None) -> None:
+    admin_session = read_session(request)
     if admin_session is None or not sent or not secrets.compare_digest(sent, admin_session.csrf):
         raise CsrfRefused
 

@@ -1,0 +1,308 @@
+"""Importing leads from a CSV: good rows stored, consented and enrolled; bad rows reported.
+
+Rows go in chunks, each chunk one transaction and each row in a savepoint of its own,
+so a row that fails to save is reported and the rows beside it are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nurture.campaigns.definition import CampaignDefinition
+from nurture.campaigns.models import Campaign, CampaignStatus
+from nurture.campaigns.sync import load_version
+from nurture.config import Settings
+from nurture.consent.ledger import Evidence, current_consent, grant, latest_action
+from nurture.consent.models import Channel, ConsentAction
+from nurture.consent.policy import SendingPolicy
+from nurture.leads.capture import upsert_lead
+from nurture.leads.import_file import CsvFile
+from nurture.leads.import_rows import CheckedRow, RowError, check_row, is_blank
+from nurture.leads.models import Lead
+from nurture.leads.zone import lead_zone
+from nurture.sequences.enroll import enroll
+from nurture.staff.service import Actor
+
+logger = logging.getLogger(__name__)
+
+CHUNK_SIZE = 500
+SOURCE_PREFIX = "csv-import:"
+Row = tuple[int, tuple[str, ...]]
+
+
+class CampaignRefused(ValueError):
+    """The campaign chosen for the import does not exist or is not taking leads."""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignTarget:
+    """An active campaign's current version, loaded once per import."""
+
+    slug: str
+    campaign_id: int
+    version_id: int
+    definition: CampaignDefinition
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOrigin:
+    """Which file the leads came from and who imported it: the consent evidence."""
+
+    filename: str
+    actor: Actor
+
+    @property
+    def source(self) -> str:
+        """'csv-import:<file name>', as the lead and its consent rows record it."""
+        return (SOURCE_PREFIX + self.filename)[:100]
+
+    def evidence(self) -> Evidence:
+        """The consent evidence for every grant this import makes."""
+        return Evidence(self.source, self.actor.ip, f"imported by {self.actor.name}")
+
+
+@dataclass
+class ImportCounts:
+    """What happened to the rows so far."""
+
+    imported: int = 0  # enrolled in the campaign by this import
+    already_enrolled: int = 0  # the lead was in the campaign already: details refreshed
+    skipped: int = 0  # rows with errors
+    new_leads: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def add(self, other: ImportCounts) -> None:
+        """Fold another chunk's counts into these."""
+        self.imported += other.imported
+        self.already_enrolled += other.already_enrolled
+        self.skipped += other.skipped
+        self.new_leads += other.new_leads
+        self.errors.extend(other.errors)
+
+    def audit_detail(self) -> dict[str, int]:
+        """The counts for the audit log (no personal data)."""
+        return {
+            "imported": self.imported,
+            "already_enrolled": self.already_enrolled,
+            "skipped": self.skipped,
+            "new_leads": self.new_leads,
+        }
+
+
+def safe_filename(name: str | None) -> str:
+    """The upload's base name without folders or control characters, for evidence and pages."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    cleaned = "".join(c for c in base if c.isprintable()).strip()
+    return cleaned[:80] or "upload.csv"
+
+
+def active_campaign(session: Session, slug: str) -> CampaignTarget:
+    """The campaign a lead can be enrolled in now, or CampaignRefused saying why not."""
+    campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one_or_none()
+    if campaign is None:
+        raise CampaignRefused(f"there is no campaign {slug!r}")
+    if campaign.status != CampaignStatus.ACTIVE or campaign.current_version_id is None:
+        raise CampaignRefused(
+            f"campaign {slug!r} is {campaign.status}; only active campaigns take new leads"
+        )
+    version = campaign.current_version_id
+    return CampaignTarget(slug, campaign.id, version, load_version(session, version))
+
+
+def active_campaigns(session: Session) -> list[Campaign]:
+    """Campaigns an import can enrol leads in, by name."""
+    return list(
+        session.scalars(
+            select(Campaign)
+            .where(
+                Campaign.status == CampaignStatus.ACTIVE, Campaign.current_version_id.is_not(None)
+            )
+            .order_by(Campaign.name)
+        )
+    )
+
+
+def enrol_lead(
+    session: Session,
+    lead: Lead,
+    target: CampaignTarget,
+    now: datetime,
+    settings: Settings,
+    policy: SendingPolicy,
+) -> bool:
+    """Enrol the lead in the campaign's current version; False when it was enrolled already."""
+    _, created = enroll(
+        session,
+        lead_id=lead.id,
+        campaign_id=target.campaign_id,
+        version_id=target.version_id,
+        definition=target.definition,
+        zone=lead_zone(lead.timezone, lead.phone, settings.clinic_zone),
+        now=now,
+        policy=policy,
+        phone=lead.phone,
+    )
+    return created
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    row: CheckedRow
+    target: CampaignTarget
+
+
+class LeadImporter:
+    """Checks and imports one file's rows, chunk by chunk, remembering the emails seen."""
+
+    def __init__(
+        self,
+        csv_file: CsvFile,
+        mapping: Sequence[str],
+        campaign: str,
+        origin: ImportOrigin,
+        settings: Settings,
+    ) -> None:
+        self.csv_file = csv_file
+        self.mapping = tuple(mapping)
+        self.campaign = campaign
+        self.origin = origin
+        self.settings = settings
+        self.policy = SendingPolicy.from_settings(settings)
+        self._first_row_for: dict[str, int] = {}
+        self._targets: dict[str, CampaignTarget | str] = {}
+        self._campaign_column = next(
+            (h for h, f in zip(csv_file.headers, self.mapping, strict=True) if f == "campaign"),
+            "Campaign",
+        )
+
+    @property
+    def total(self) -> int:
+        """Data rows in the file (blank ones included: they keep their numbers)."""
+        return len(self.csv_file.rows)
+
+    def chunks(self, size: int = CHUNK_SIZE, start: int = 0) -> Iterator[list[Row]]:
+        """The rows from index `start` on, `size` at a time."""
+        rows = list(self.csv_file.numbered())
+        for first in range(start, len(rows), size):
+            yield rows[first : first + size]
+
+    def dry_run(self, session: Session, rows: Sequence[Row]) -> ImportCounts:
+        """What importing these rows would do, writing nothing (imported = would import)."""
+        accepted, errors = self._check(session, rows)
+        return ImportCounts(imported=len(accepted), skipped=len(errors), errors=errors)
+
+    def import_rows(self, session: Session, rows: Sequence[Row], now: datetime) -> ImportCounts:
+        """Import the good rows (the caller commits); each row succeeds or fails alone."""
+        accepted, errors = self._check(session, rows)
+        counts = ImportCounts(errors=errors)
+        for item in accepted:
+            try:
+                with session.begin_nested():
+                    created, enrolled = self._import_one(session, item, now)
+            except Exception as exc:  # one row's failure must not lose the chunk
+                # The exception text may quote the row's values: log only its type.
+                logger.warning("import row %d not saved: %s", item.row.number, type(exc).__name__)
+                message = "could not be saved (a database error); nothing from this row was kept"
+                counts.errors.append(RowError(item.row.number, "", message))
+                continue
+            counts.new_leads += created
+            if enrolled:
+                counts.imported += 1
+            else:
+                counts.already_enrolled += 1
+        counts.skipped = len(counts.errors)
+        counts.errors.sort(key=lambda e: e.row)
+        return counts
+
+    def _import_one(self, session: Session, item: _Accepted, now: datetime) -> tuple[bool, bool]:
+        lead, created = upsert_lead(session, item.row.lead, self.origin.source, now)
+        in_force = {} if created else current_consent(session, lead.id)
+        wanted = {
+            Channel.EMAIL: item.row.lead.consent.email,
+            Channel.SMS: item.row.lead.consent.sms,
+        }
+        for channel, agreed in wanted.items():
+            if agreed and not in_force.get(channel):
+                grant(
+                    session,
+                    lead.id,
+                    channel,
+                    self.origin.evidence(),
+                    now,
+                    self.settings.clinic_name,
+                )
+        enrolled = enrol_lead(session, lead, item.target, now, self.settings, self.policy)
+        return created, enrolled
+
+    def _check(
+        self, session: Session, rows: Sequence[Row]
+    ) -> tuple[list[_Accepted], list[RowError]]:
+        errors: list[RowError] = []
+        accepted: list[_Accepted] = []
+        headers = self.csv_file.headers
+        email_column = next(h for h, f in zip(headers, self.mapping, strict=True) if f == "email")
+        for number, cells in rows:
+            if is_blank(cells):
+                continue
+            checked = check_row(headers, self.mapping, number, cells)
+            if isinstance(checked, list):
+                errors.extend(checked)
+                continue
+            target = self._target(session, checked.campaign or self.campaign)
+            if isinstance(target, str):
+                errors.append(RowError(number, self._campaign_column, target))
+                continue
+            first = self._first_row_for.get(checked.lead.email)
+            if first is not None:
+                message = f"the same address as row {first}; only the first is imported"
+                errors.append(RowError(number, email_column, message))
+                continue
+            self._first_row_for[checked.lead.email] = number
+            accepted.append(_Accepted(checked, target))
+        refused = self._opted_out(session, accepted)
+        errors.extend(refused)
+        skipped_rows = {e.row for e in refused}
+        errors.sort(key=lambda e: e.row)
+        return [a for a in accepted if a.row.number not in skipped_rows], errors
+
+    def _target(self, session: Session, slug: str) -> CampaignTarget | str:
+        if slug not in self._targets:
+            try:
+                self._targets[slug] = active_campaign(session, slug)
+            except CampaignRefused as exc:
+                self._targets[slug] = str(exc)
+        return self._targets[slug]
+
+    def _opted_out(self, session: Session, accepted: Sequence[_Accepted]) -> list[RowError]:
+        """Rows granting a channel the person opted out of: a list cannot opt them back in."""
+        emails = [a.row.lead.email for a in accepted]
+        rows = session.execute(select(Lead.email, Lead.id).where(Lead.email.in_(emails)))
+        existing = {email: lead_id for email, lead_id in rows}
+        column_for = {f: h for h, f in zip(self.csv_file.headers, self.mapping, strict=True) if f}
+        errors = []
+        for item in accepted:
+            lead_id = existing.get(item.row.lead.email)
+            if lead_id is None:
+                continue
+            consent = item.row.lead.consent
+            for channel, agreed, column in (
+                (Channel.EMAIL, consent.email, column_for.get("email_consent", "")),
+                (Channel.SMS, consent.sms, column_for.get("sms_consent", "")),
+            ):
+                action = session.scalar(select(latest_action(lead_id, channel))) if agreed else None
+                if action == ConsentAction.REVOKED:
+                    noun = "emails" if channel is Channel.EMAIL else "text messages"
+                    message = (
+                        f"this person opted out of {noun}; an import cannot opt them back in "
+                        "(they can sign up again themselves)"
+                    )
+                    errors.append(RowError(item.row.number, column, message))
+                    break
+        return errors
