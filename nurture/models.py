@@ -1,6 +1,6 @@
 """Every table, imported in one place so metadata (and Alembic) sees them all."""
 
-from nurture.booking.models import Booking, BookingSeat, ClinicSetting
+from nurture.booking.models import Booking, BookingSeat, CalendarFeed, ClinicSetting
 from nurture.campaigns.models import Campaign, CampaignVersion
 from nurture.clock import ClockAnchor
 from nurture.consent.models import ConsentEvent, Suppression
@@ -18,6 +18,7 @@ __all__ = [
     "Base",
     "Booking",
     "BookingSeat",
+    "CalendarFeed",
     "Campaign",
     "CampaignVersion",
     "ClinicSetting",

@@ -18,6 +18,15 @@ class BookingStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class DeskStatus(StrEnum):
+    """Where the front desk is with a booked screening (nurture.booking.front_desk moves it)."""
+
+    BOOKED = "booked"  # on the calendar; nobody has checked with the patient yet
+    CONFIRMED = "confirmed"  # the front desk confirmed it with the patient
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
 OPEN_BOOKING = text("status != 'cancelled'")
 
 
@@ -64,6 +73,27 @@ class Booking(Base):
     calendar_sequence: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     cancelled_at: Mapped[datetime | None]
     cancel_source: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    # The front desk's view, apart from `status` (which says whether a seat is held).
+    desk_status: Mapped[str] = mapped_column(
+        String(12), default=DeskStatus.BOOKED, server_default=DeskStatus.BOOKED.value
+    )
+    desk_status_at: Mapped[datetime | None]
+
+
+class CalendarFeed(Base):
+    """A member of staff's private calendar link; only a hash of its token is kept."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), unique=True
+    )
+    # The token is derived from this nonce and the server's secret, so the page can show
+    # the link again without the database ever holding it (nurture.booking.feed).
+    nonce: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from nurture.booking import notices
 from nurture.booking.availability import load_availability
-from nurture.booking.models import Booking, BookingStatus
+from nurture.booking.models import Booking, BookingStatus, DeskStatus
 from nurture.booking.slots import check_bookable, free_seat, take_seat
 from nurture.config import Settings
 from nurture.messages.models import Message, MessageKind, MessageStatus
@@ -166,6 +166,8 @@ def reschedule_booking(
     notices.cancel_pending_for(session, booking, "booking moved to another time", now)
     booking.status = BookingStatus.CONFIRMED
     booking.starts_at, booking.ends_at, booking.seat_id = new_starts_at, ends_at, new_seat
+    # A new time is a new appointment: whatever the front desk knew was about the old one.
+    booking.desk_status, booking.desk_status_at = DeskStatus.BOOKED, None
     booking.calendar_sequence += 1
     session.flush()
     if old_seat is not None:

@@ -87,6 +87,8 @@ def create_app() -> FastAPI:
         admin_staff,
     ):
         app.include_router(module.router)
+    # The front desk's calendar feed sits outside /admin: calendar apps send no cookie.
+    app.include_router(admin_bookings.feed_router)
     register_error_pages(app)
     register_access_errors(app)
     app.add_middleware(SecurityHeaders)

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from nurture.staff.models import StaffUser
 from nurture.staff.sections import roles_for
 from nurture.staff.service import Actor
 from nurture.web.admin.auth import require_role
+
+# A row id in a console path: an id beyond the database's integer range is a 422, not a
+# database error.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 AnyStaff = Annotated[StaffUser, Depends(require_role())]
 CampaignsUser = Annotated[StaffUser, Depends(require_role(*roles_for("campaigns")))]

@@ -1,0 +1,164 @@
+"""The front desk's screening list and the moves it makes: confirm, cancel, attended, no-show.
+
+A booking's `status` says whether it holds a seat; `desk_status` says where the front
+desk is with the patient. Both only move forward, and the allowed desk moves are
+written down once, in DESK_MOVES.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from nurture.booking.models import Booking, BookingStatus, DeskStatus
+from nurture.booking.service import UnknownBooking, cancel_booking
+from nurture.config import Settings
+from nurture.leads.models import Lead
+
+CANCELLED = "cancelled"  # how a cancelled booking's status reads on the desk's list
+DESK_MOVES: dict[DeskStatus, frozenset[DeskStatus]] = {
+    DeskStatus.BOOKED: frozenset({DeskStatus.CONFIRMED, DeskStatus.ATTENDED, DeskStatus.NO_SHOW}),
+    DeskStatus.CONFIRMED: frozenset({DeskStatus.ATTENDED, DeskStatus.NO_SHOW}),
+    DeskStatus.ATTENDED: frozenset(),
+    DeskStatus.NO_SHOW: frozenset(),
+}
+# Whether the patient came can only be said once the screening has begun.
+AFTER_START = frozenset({DeskStatus.ATTENDED, DeskStatus.NO_SHOW})
+CANCELLABLE = frozenset({DeskStatus.BOOKED, DeskStatus.CONFIRMED})
+CANCEL_SOURCE = "front-desk"
+
+
+class DeskRefused(ValueError):
+    """The front desk asked for a move the booking cannot make; the message says why."""
+
+
+def desk_label(booking: Booking) -> str:
+    """The one status the front desk sees: 'cancelled', or where the desk is with it."""
+    return CANCELLED if booking.status == BookingStatus.CANCELLED else booking.desk_status
+
+
+def _locked(session: Session, booking_id: int) -> Booking:
+    booking = session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
+    if booking is None or booking.starts_at is None:
+        raise UnknownBooking(f"no screening {booking_id}")
+    return booking
+
+
+def move_desk_status(
+    session: Session, booking_id: int, new: DeskStatus, *, now: datetime
+) -> Booking:
+    """Confirm a screening, or record whether the patient came; DeskRefused if not allowed."""
+    booking = _locked(session, booking_id)
+    current = desk_label(booking)
+    if current == CANCELLED:
+        raise DeskRefused("This screening was cancelled; it cannot be changed.")
+    if new not in DESK_MOVES[DeskStatus(current)]:
+        raise DeskRefused(
+            f"This screening is already {_words(current)}; it cannot be {_words(new)}."
+        )
+    assert booking.starts_at is not None  # _locked refuses bookings without a time
+    if new in AFTER_START and now < booking.starts_at:
+        raise DeskRefused(f"This screening has not started yet; it cannot be {_words(new)}.")
+    booking.desk_status, booking.desk_status_at = new, now
+    session.flush()
+    return booking
+
+
+def cancel_screening(
+    session: Session, settings: Settings, booking_id: int, *, now: datetime
+) -> Booking:
+    """Cancel for the patient (who is told, as if they had cancelled); DeskRefused if too late."""
+    booking = _locked(session, booking_id)
+    current = desk_label(booking)
+    if current == CANCELLED:
+        raise DeskRefused("This screening is already cancelled.")
+    if DeskStatus(current) not in CANCELLABLE:
+        raise DeskRefused(f"This screening is already {_words(current)}; it cannot be cancelled.")
+    assert booking.starts_at is not None
+    if booking.starts_at <= now:
+        raise DeskRefused("This screening has already started; mark it attended or a no-show.")
+    return cancel_booking(session, settings, booking.id, source=CANCEL_SOURCE, now=now)
+
+
+def _words(status: str) -> str:
+    return "a no-show" if status == DeskStatus.NO_SHOW else status
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """One line of the front desk's list."""
+
+    booking_id: int
+    starts_at: datetime
+    ends_at: datetime | None
+    status: str  # desk_label()
+    first_name: str
+    lead_public_id: str
+    calendar_sequence: int
+
+    def can(self, move: DeskStatus, now: datetime) -> bool:
+        """Whether the page should offer `move` for this screening now."""
+        if self.status == CANCELLED or move not in DESK_MOVES[DeskStatus(self.status)]:
+            return False
+        return move not in AFTER_START or now >= self.starts_at
+
+    def can_cancel(self, now: datetime) -> bool:
+        """Whether the page should offer to cancel it now."""
+        return self.status in CANCELLABLE and now < self.starts_at
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningDay:
+    day: date
+    screenings: list[Screening]
+
+
+def screenings_between(
+    session: Session, start: datetime, end: datetime, *, include_cancelled: bool = True
+) -> list[Screening]:
+    """The screenings starting in [start, end), in time order, with the lead's first name."""
+    query = (
+        select(Booking, Lead.first_name, Lead.public_id)
+        .join(Lead, Lead.id == Booking.lead_id)
+        .where(Booking.starts_at >= start, Booking.starts_at < end)
+        .order_by(Booking.starts_at, Booking.id)
+    )
+    if not include_cancelled:
+        query = query.where(Booking.status != BookingStatus.CANCELLED)
+    screenings = []
+    for booking, first_name, public_id in session.execute(query):
+        assert booking.starts_at is not None  # the range filter leaves only timed bookings
+        screenings.append(
+            Screening(
+                booking_id=booking.id,
+                starts_at=booking.starts_at,
+                ends_at=booking.ends_at,
+                status=desk_label(booking),
+                first_name=first_name,
+                lead_public_id=public_id,
+                calendar_sequence=booking.calendar_sequence,
+            )
+        )
+    return screenings
+
+
+def day_bounds(first: date, days: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Midnight at the start of `first` and `days` days later, in the clinic's zone."""
+    start = datetime.combine(first, time(0), tzinfo=zone)
+    end = datetime.combine(first + timedelta(days=days), time(0), tzinfo=zone)
+    return start, end
+
+
+def screenings_by_day(
+    session: Session, first: date, days: int, zone: ZoneInfo
+) -> list[ScreeningDay]:
+    """Each clinic day from `first` for `days` days (empty ones too), its screenings in order."""
+    start, end = day_bounds(first, days, zone)
+    grouped: dict[date, list[Screening]] = {first + timedelta(days=n): [] for n in range(days)}
+    for screening in screenings_between(session, start, end):
+        grouped[screening.starts_at.astimezone(zone).date()].append(screening)
+    return [ScreeningDay(day, screenings) for day, screenings in grouped.items()]
