@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: demo test lint typecheck run bench install clean
+.PHONY: demo test lint typecheck run bench install chromium clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -24,6 +24,12 @@ $(NODE_STAMP): package.json package-lock.json
 	else echo "npm not found: contract tests against Prism will not run"; fi
 
 install: $(STAMP)
+
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`:
+# no test tool downloads a browser). Without it they skip locally; CI installs it.
+chromium:
+	@test -x /usr/bin/chromium || { \
+		apt-get update -qq && apt-get install -y --no-install-recommends chromium; }
 
 demo: $(STAMP)
 	$(BIN)/nurture demo
@@ -45,6 +51,7 @@ test: $(STAMP) $(NODE_STAMP) lint typecheck
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.events
+	$(BIN)/python -m bench.pages
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

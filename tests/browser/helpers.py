@@ -1,0 +1,29 @@
+"""What a browser test does again and again: sign in, and keep a picture of the page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from nurture.config import PROJECT_ROOT
+
+# Gitignored (var/); the README points reviewers here after `make test`.
+SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
+
+
+def login(page: Page, email: str, password: str) -> None:
+    """Sign in through the real form and wait until the console has loaded."""
+    page.goto("/admin/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#menu")).to_be_visible()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """Save the whole page as var/screenshots/<name>.png; returns the file."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
