@@ -1,4 +1,4 @@
-"""`nurture campaigns`: check, store, preview and time the campaign folders."""
+"""`nurture campaigns`: check, store, preview and time campaign folders; status, export, import."""
 
 from __future__ import annotations
 
@@ -12,14 +12,25 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 
+from nurture.campaigns.archive import MAX_ARCHIVE_BYTES
 from nurture.campaigns.definition import CampaignDefinition, campaign_dirs
-from nurture.campaigns.models import Campaign, CampaignVersion
+from nurture.campaigns.exchange import FolderExists, write_folder
+from nurture.campaigns.importing import ImportRefused, import_folder, import_zip
+from nurture.campaigns.lifecycle import (
+    StatusChangeRefused,
+    UnknownCampaign,
+    change_status,
+    find_campaign,
+)
+from nurture.campaigns.models import Campaign, CampaignStatus, CampaignVersion
 from nurture.campaigns.spec import StepSpec
+from nurture.campaigns.sync import load_version
 from nurture.campaigns.validate import sample_context
 from nurture.cli.context import cli_clock, load_settings, needs_database, sessions
 from nurture.cli.output import console, fail, local_time
 from nurture.cli.plan import plan_steps
 from nurture.cli.tables import entry
+from nurture.cli.users import _cli_actor
 from nurture.config import Settings
 from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
@@ -315,3 +326,93 @@ def list_campaigns() -> None:
     for slug in sorted(on_disk):
         table.add_row(slug, "", "[yellow]not synced[/]", "-", "0", "0", "run sync")
     console().print(table)
+
+
+def _change_status(slug: str, target: CampaignStatus) -> None:
+    with sessions().begin() as session:
+        try:
+            change = change_status(session, slug, target, _cli_actor(), cli_clock().now())
+        except UnknownCampaign:
+            fail(f"no campaign has the slug {slug!r}: see `nurture campaigns list`")
+        except StatusChangeRefused as exc:
+            fail(str(exc))
+    message = f"{slug}: {change.before.value} -> {change.after.value}"
+    if target is CampaignStatus.ARCHIVED:
+        message += (
+            f"; {change.enrollments_ended} enrollment(s) ended, "
+            f"{change.messages_skipped} waiting message(s) skipped"
+        )
+    console().print(escape(message))
+
+
+SlugArg = Annotated[str, typer.Argument(help="The campaign's slug.")]
+
+
+@app.command()
+@needs_database
+def activate(slug: SlugArg) -> None:
+    """Start a draft, or resume a paused campaign: it enrols and sends again."""
+    _change_status(slug, CampaignStatus.ACTIVE)
+
+
+@app.command()
+@needs_database
+def pause(slug: SlugArg) -> None:
+    """Stop enrolling and sending; waiting messages keep their place until it resumes."""
+    _change_status(slug, CampaignStatus.PAUSED)
+
+
+@app.command()
+@needs_database
+def archive(slug: SlugArg) -> None:
+    """End the campaign for good: enrollments end, waiting messages are skipped."""
+    _change_status(slug, CampaignStatus.ARCHIVED)
+
+
+@app.command()
+@needs_database
+def export(
+    slug: SlugArg,
+    out: Annotated[Path, typer.Option(help="Where to write the <slug>/ folder.")] = Path(),
+    force: Annotated[bool, typer.Option(help="Overwrite files in an existing folder.")] = False,
+) -> None:
+    """Write the stored campaign (its current version) as a campaign folder."""
+    with sessions()() as session:
+        try:
+            campaign = find_campaign(session, slug)
+        except UnknownCampaign:
+            fail(f"no campaign has the slug {slug!r}: see `nurture campaigns list`")
+        if campaign.current_version_id is None:
+            fail(f"campaign {slug!r} has no stored version")
+        definition = load_version(session, campaign.current_version_id)
+    try:
+        folder = write_folder(definition, out, overwrite=force)
+    except FolderExists as exc:
+        fail(f"{exc} already holds files: pass --force to overwrite them, or another --out")
+    console().print(f"Wrote {escape(str(folder))} ({len(definition.templates) + 1} files)")
+
+
+@app.command("import")
+@needs_database
+def import_campaign(
+    path: Annotated[Path, typer.Argument(help="A campaign .zip or a campaign folder.")],
+) -> None:
+    """Check a campaign zip or folder as `sync` does; store a new draft or a new version."""
+    settings = load_settings()
+    if not path.exists():
+        fail(f"{path} does not exist")
+    with sessions().begin() as session:
+        try:
+            if path.is_dir():
+                imported = import_folder(session, path, settings, _cli_actor(), cli_clock().now())
+            else:
+                data = path.read_bytes()[: MAX_ARCHIVE_BYTES + 1]
+                imported = import_zip(session, data, settings, _cli_actor(), cli_clock().now())
+        except ImportRefused as exc:
+            for problem in exc.problems:
+                console().print(f"  [red]error[/]: {escape(problem)}")
+            fail(f"{path} was not imported: fix the {len(exc.problems)} error(s) above")
+    out = console()
+    for warning in imported.warnings:
+        out.print(f"  [yellow]warning[/]: {escape(warning.where)}: {escape(warning.message)}")
+    out.print(escape(imported.summary()))

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.campaigns.definition import CampaignDefinition
+from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import load_version
 from nurture.clock import Clock
 from nurture.config import Settings
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE_SECONDS = 10.0
 RETRY_CAP_SECONDS = 300.0  # DESIGN: countdowns stay short; longer waits are the DB's job
+PAUSED_CAMPAIGN = "campaign paused by staff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,10 +164,11 @@ class Delivery:
     def _prepare(
         self, session: Session, message_id: int
     ) -> OutboundEmail | OutboundSms | tuple[MessageStatus, dict[str, object]]:
-        message, lead, enrollment = session.execute(
-            select(Message, Lead, Enrollment)
+        message, lead, enrollment, campaign_status = session.execute(
+            select(Message, Lead, Enrollment, Campaign.status)
             .join(Lead, Lead.id == Message.lead_id)
             .outerjoin(Enrollment, Enrollment.id == Message.enrollment_id)
+            .outerjoin(Campaign, Campaign.id == Message.campaign_id)
             .where(Message.id == message_id)
         ).one()
         now = self.clock.now()
@@ -174,6 +177,10 @@ class Delivery:
                 session, self.settings, self.policy, lead=lead, message=message, now=now
             )
             return self._decide(gate(facts, now)) or compose_notice(self.settings, lead, message)
+        if campaign_status == CampaignStatus.PAUSED:
+            # Neither sent nor skipped: it waits, due as before, and the dispatcher
+            # releases it when the campaign is active again (see release_held).
+            return MessageStatus.HELD, {"reason": PAUSED_CAMPAIGN, "due_at": message.due_at}
         definition = self._definition(session, enrollment.campaign_version_id)
         step = definition.spec.step(message.step_key)
         facts = campaign_facts(

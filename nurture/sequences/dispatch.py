@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.campaigns.definition import CampaignDefinition
+from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import load_version
 from nurture.consent.policy import SendingPolicy
 from nurture.db import upsert_insert
 from nurture.leads.models import Lead, new_public_id
 from nurture.leads.zone import lead_zone
-from nurture.messages.models import Message, MessageStatus
+from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.sequences.enroll import due_at
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
@@ -37,10 +38,19 @@ class DispatchReport:
 
 
 def claim_due_enrollments(session: Session, now: datetime, limit: int) -> list[Enrollment]:
-    """Lock up to `limit` due enrollments; other dispatchers skip the locked rows."""
+    """Lock up to `limit` due enrollments; other dispatchers skip the locked rows.
+
+    Enrollments of a campaign that is not active (paused) are left due, untouched:
+    they are claimed as usual once the campaign is active again.
+    """
+    active_campaigns = select(Campaign.id).where(Campaign.status == CampaignStatus.ACTIVE)
     query = (
         select(Enrollment)
-        .where(Enrollment.status == EnrollmentStatus.ACTIVE, Enrollment.next_due_at <= now)
+        .where(
+            Enrollment.status == EnrollmentStatus.ACTIVE,
+            Enrollment.next_due_at <= now,
+            Enrollment.campaign_id.in_(active_campaigns),
+        )
         .order_by(Enrollment.next_due_at)
         .limit(limit)
     )
@@ -142,7 +152,13 @@ def dispatch_due(
 
 
 def release_held(session: Session, now: datetime, limit: int) -> list[int]:
-    """Move held messages whose time has come back to the queue."""
+    """Move held messages whose time has come back to the queue.
+
+    A paused campaign's messages stay held (delivery put them there) until it resumes.
+    """
+    campaign_paused = exists().where(
+        Campaign.id == Message.campaign_id, Campaign.status == CampaignStatus.PAUSED
+    )
     return list(
         session.scalars(
             update(Message)
@@ -150,7 +166,11 @@ def release_held(session: Session, now: datetime, limit: int) -> list[int]:
                 Message.status == MessageStatus.HELD,
                 Message.id.in_(
                     select(Message.id)
-                    .where(Message.status == MessageStatus.HELD, Message.due_at <= now)
+                    .where(
+                        Message.status == MessageStatus.HELD,
+                        Message.due_at <= now,
+                        or_(Message.kind == MessageKind.TRANSACTIONAL, ~campaign_paused),
+                    )
                     .limit(limit)
                     .scalar_subquery()
                 ),
