@@ -1,6 +1,7 @@
 """How each campaign is doing: enrollments by outcome, and each step's messages by status.
 
-Plain queries returning plain values, so the CLI and a web console show the same numbers.
+Plain queries returning plain values. With a Period, only the leads enrolled in it
+count (nurture.analytics.funnel.enrolled_in), as on the Results page.
 """
 
 from __future__ import annotations
@@ -8,9 +9,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session
 
+from nurture.analytics.funnel import UnknownCampaign, enrolled_in
+from nurture.analytics.period import Period
 from nurture.booking.service import EXIT_REASON
 from nurture.campaigns.models import Campaign
 from nurture.campaigns.sync import load_version
@@ -72,28 +75,32 @@ class CampaignStats:
         return self.enrollments.get(EnrollmentStatus.EXITED.value, 0)
 
 
-class UnknownCampaign(LookupError):
-    """No campaign has that slug."""
+__all__ = ["STATUS_ORDER", "CampaignStats", "StepStats", "UnknownCampaign", "campaign_stats"]
 
 
-def campaign_stats(session: Session, slug: str | None = None) -> list[CampaignStats]:
-    """Counts for every campaign (or the one named), in slug order."""
+def campaign_stats(
+    session: Session, slug: str | None = None, period: Period | None = None
+) -> list[CampaignStats]:
+    """Counts for every campaign (or the one named), in slug order; `period` by enrolment."""
     query = select(Campaign).order_by(Campaign.slug)
     if slug is not None:
         query = query.where(Campaign.slug == slug)
     campaigns = list(session.scalars(query))
     if slug is not None and not campaigns:
         raise UnknownCampaign(slug)
-    return [_one_campaign(session, campaign) for campaign in campaigns]
+    period = period or Period()
+    return [
+        _one_campaign(session, campaign, enrolled_in(campaign.id, period)) for campaign in campaigns
+    ]
 
 
-def _one_campaign(session: Session, campaign: Campaign) -> CampaignStats:
+def _one_campaign(session: Session, campaign: Campaign, enrolled: Subquery) -> CampaignStats:
     stats = CampaignStats(campaign.slug, campaign.name)
     stats.enrollments = {
         status: count
         for status, count in session.execute(
             select(Enrollment.status, func.count(Enrollment.id))
-            .where(Enrollment.campaign_id == campaign.id)
+            .join(enrolled, enrolled.c.id == Enrollment.id)
             .group_by(Enrollment.status)
             .order_by(Enrollment.status)
         ).all()
@@ -102,19 +109,17 @@ def _one_campaign(session: Session, campaign: Campaign) -> CampaignStats:
         reason or "(no reason recorded)": count
         for reason, count in session.execute(
             select(Enrollment.end_reason, func.count(Enrollment.id))
-            .where(
-                Enrollment.campaign_id == campaign.id,
-                Enrollment.status == EnrollmentStatus.EXITED,
-            )
+            .join(enrolled, enrolled.c.id == Enrollment.id)
+            .where(Enrollment.status == EnrollmentStatus.EXITED)
             .group_by(Enrollment.end_reason)
         ).all()
     }
     stats.booked = stats.exit_reasons.get(EXIT_REASON, 0)
-    stats.steps = _step_stats(session, campaign)
+    stats.steps = _step_stats(session, campaign, enrolled)
     return stats
 
 
-def _step_stats(session: Session, campaign: Campaign) -> list[StepStats]:
+def _step_stats(session: Session, campaign: Campaign, enrolled: Subquery) -> list[StepStats]:
     steps: dict[str, StepStats] = {}
     # The current version's steps first, in order, so steps nobody reached yet show zeros.
     if campaign.current_version_id is not None:
@@ -122,6 +127,7 @@ def _step_stats(session: Session, campaign: Campaign) -> list[StepStats]:
             steps[step.key] = StepStats(step.key, step.channel.value)
     counts = session.execute(
         select(Message.step_key, Message.channel, Message.status, func.count(Message.id))
+        .join(enrolled, enrolled.c.id == Message.enrollment_id)
         .where(Message.campaign_id == campaign.id)
         .group_by(Message.step_key, Message.channel, Message.status)
         .order_by(Message.step_key)
@@ -132,6 +138,7 @@ def _step_stats(session: Session, campaign: Campaign) -> list[StepStats]:
     reasons: dict[str, dict[str, int]] = defaultdict(dict)
     for key, reason, count in session.execute(
         select(Message.step_key, Message.reason, func.count(Message.id))
+        .join(enrolled, enrolled.c.id == Message.enrollment_id)
         .where(Message.campaign_id == campaign.id, Message.status == MessageStatus.SKIPPED)
         .group_by(Message.step_key, Message.reason)
     ).all():

@@ -1,9 +1,134 @@
-"""Console pages: results (being built)."""
+"""Console pages: a campaign's results (funnel, per-step table, charts) and their CSV export.
+
+The numbers come from nurture.analytics.funnel, the same function `nurture stats` uses.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+import io
+from dataclasses import dataclass, field
+from typing import Any
 
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
+from starlette.responses import PlainTextResponse, Response
+
+from nurture.analytics.charts import funnel_chart, step_chart
+from nurture.analytics.export import csv_filename, write_results_csv
+from nurture.analytics.funnel import (
+    CampaignResults,
+    UnknownCampaign,
+    campaign_choices,
+    campaign_results,
+)
+from nurture.analytics.period import Period, PeriodError, parse_period
+from nurture.analytics.report import FUNNEL_HEADERS, STEP_HEADERS, funnel_cells, step_rows
+from nurture.campaigns.models import Campaign
+from nurture.config import Settings
 from nurture.web.admin.auth import check_csrf
+from nurture.web.admin.deps import ResultsUser
+from nurture.web.admin.pages import NO_STORE, admin_page
+from nurture.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(check_csrf)])
+
+# The query parameters as the form names them; errors name the field as its label does.
+FIELDS = ("since", "until")
+LABELS = {"since": "Enrolled from", "until": "Enrolled before", "campaign": "Campaign"}
+
+
+@dataclass(slots=True)
+class Choice:
+    """What the reader asked for, the results when it made sense, and what did not."""
+
+    slug: str | None
+    campaigns: list[Campaign] = field(default_factory=list)
+    results: CampaignResults | None = None
+    problems: dict[str, str] = field(default_factory=dict)
+    status_code: int = 200
+
+
+def _choose(session: Session, settings: Settings, campaign: str, since: str, until: str) -> Choice:
+    campaigns = campaign_choices(session)
+    slug = campaign.strip() or (campaigns[0].slug if campaigns else None)
+    choice = Choice(slug, campaigns)
+    try:
+        period = parse_period(since, until, settings.clinic_zone, names=FIELDS)
+    except PeriodError as exc:
+        choice.problems.update(exc.problems)
+        choice.status_code = 400
+        period = Period(zone=settings.clinic_zone)
+    if slug is None or choice.problems:
+        return choice
+    try:
+        choice.results = campaign_results(session, slug, period)
+    except UnknownCampaign:
+        choice.problems["campaign"] = "no campaign has that name; pick one from the list"
+        choice.status_code = 404
+    return choice
+
+
+@router.get("/results")
+def results_page(
+    request: Request,
+    user: ResultsUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    campaign: str = "",
+    since: str = "",
+    until: str = "",
+) -> Response:
+    """A campaign's funnel and per-step results for leads enrolled in the chosen period."""
+    choice = _choose(session, settings, campaign, since, until)
+    results = choice.results
+    context: dict[str, Any] = {
+        "campaigns": choice.campaigns,
+        "chosen": choice.slug,
+        "typed": {"since": since, "until": until},
+        "problems": choice.problems,
+        "messages": [f"{LABELS[name]}: {text}" for name, text in choice.problems.items()],
+        "results": results,
+        "funnel_headers": FUNNEL_HEADERS,
+        "step_headers": STEP_HEADERS,
+        "funnel_rows": [funnel_cells(stage) for stage in results.funnel] if results else [],
+        "step_rows": step_rows(results) if results else [],
+        "funnel_chart": funnel_chart(results) if results else None,
+        "step_chart": step_chart(results) if results else None,
+        "export_query": {"campaign": choice.slug or "", "since": since, "until": until},
+    }
+    return admin_page(
+        request,
+        user,
+        "results/page.html",
+        context,
+        choice.status_code,
+        section="results",
+    )
+
+
+@router.get("/results/export.csv")
+def results_csv(
+    user: ResultsUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    campaign: str = "",
+    since: str = "",
+    until: str = "",
+) -> Response:
+    """The funnel and per-step table as a CSV download: the page's numbers exactly."""
+    choice = _choose(session, settings, campaign, since, until)
+    if choice.results is None:
+        problems = choice.problems or {"campaign": "there are no campaigns yet"}
+        text = "\n".join(
+            f"{LABELS[name]} ({name}): {message}" for name, message in problems.items()
+        )
+        return PlainTextResponse(
+            text + "\n", status_code=choice.status_code if choice.problems else 404
+        )
+    out = io.StringIO()
+    write_results_csv(choice.results, out)
+    headers = {
+        **NO_STORE,
+        "Content-Disposition": f'attachment; filename="{csv_filename(choice.results)}"',
+    }
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)

@@ -1,0 +1,277 @@
+"""A campaign's results: the funnel of leads and each step's numbers, for one enrolment period.
+
+The console's Results page, its CSV export and `nurture stats` all read this module,
+so they show the same numbers. Everything counts the leads *enrolled* in the period
+(nurture.analytics.period), and what happened to them afterwards, however late.
+
+The funnel, in distinct leads (each stage counted on its own, so a lead who booked
+by text without opening an email still counts as booked):
+  enrolled  enrolled in the campaign in the period;
+  emailed   at least one of the campaign's emails was handed to the provider;
+  opened    the provider reported an open of one of those emails;
+  clicked   ... a click in one;
+  replied   sent us a text or email after enrolling (an opt-out keyword such as
+            STOP is counted as an unsubscribe, not a reply);
+  booked    booked a screening after enrolling (counted when made, even if cancelled later).
+
+Per step, over the step's messages: sent (accepted by the provider), delivered (the
+provider confirmed delivery and no bounce came later), opened and clicked (messages
+opened / clicked at least once), bounces (messages with a SendGrid bounce event).
+Open rate and click rate are over delivered emails; SMS steps have none.
+
+Attribution (replies, unsubscribes, bookings): each lead's first such event is
+attributed to the last step of this campaign sent to the lead before it. A booking
+goes to the last step on either channel; a reply or an opt-out goes to the last step
+on its own channel (a STOP answers a text, an unsubscribe link sits in an email).
+An event before any such step is counted as "not attributed", so each column sums
+to the funnel's total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Select, Subquery, case, func, select
+from sqlalchemy.orm import Session
+
+from nurture.analytics.attribution import BOOKINGS, OPT_OUTS, REPLIES, first_events_by_step
+from nurture.analytics.period import Period
+from nurture.campaigns.models import Campaign, CampaignStatus
+from nurture.campaigns.sync import load_version
+from nurture.consent.models import Channel
+from nurture.deliverability.events import EventKind
+from nurture.deliverability.models import ProviderEvent
+from nurture.messages.models import Message, MessageStatus
+from nurture.sequences.models import Enrollment
+
+AnySelect = TypeVar("AnySelect", bound=Select[*tuple[Any, ...]])
+NOT_ATTRIBUTED = "(not attributed)"
+STAGES: tuple[tuple[str, str], ...] = (
+    ("enrolled", "Enrolled"),
+    ("emailed", "Emailed"),
+    ("opened", "Opened"),
+    ("clicked", "Clicked"),
+    ("replied", "Replied"),
+    ("booked", "Booked"),
+)
+
+
+class UnknownCampaign(LookupError):
+    """No campaign has that slug."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    key: str
+    label: str
+    leads: int
+    enrolled: int
+
+    @property
+    def share(self) -> float | None:
+        """The stage's leads as a fraction of those enrolled (None when nobody enrolled)."""
+        return self.leads / self.enrolled if self.enrolled else None
+
+
+@dataclass(slots=True)
+class StepResult:
+    key: str
+    channel: str
+    sent: int = 0
+    delivered: int = 0
+    opened: int = 0
+    clicked: int = 0
+    replies: int = 0
+    unsubscribes: int = 0
+    bounces: int = 0
+    bookings: int = 0
+    # Deliveries the rates are over: the step's own, for an email step.
+    email_delivered: int = 0
+
+    @property
+    def open_rate(self) -> float | None:
+        """Opened over delivered emails (None without delivered emails)."""
+        return self.opened / self.email_delivered if self.email_delivered else None
+
+    @property
+    def click_rate(self) -> float | None:
+        """Clicked over delivered emails (None without delivered emails)."""
+        return self.clicked / self.email_delivered if self.email_delivered else None
+
+
+COUNTS = tuple(f.name for f in fields(StepResult) if f.name not in ("key", "channel"))
+
+
+@dataclass(slots=True)
+class CampaignResults:
+    slug: str
+    name: str
+    status: str
+    period: Period
+    funnel: list[Stage] = field(default_factory=list)
+    steps: list[StepResult] = field(default_factory=list)
+    # Replies, opt-outs and bookings that came before any step that could take the credit.
+    not_attributed: StepResult = field(default_factory=lambda: StepResult(NOT_ATTRIBUTED, ""))
+
+    def stage(self, key: str) -> Stage:
+        """The funnel stage `key` (one of STAGES)."""
+        return next(stage for stage in self.funnel if stage.key == key)
+
+    def rows(self) -> list[StepResult]:
+        """The steps, then the not-attributed row when it holds anything."""
+        extra = self.not_attributed
+        return [*self.steps, *([extra] if any(getattr(extra, n) for n in COUNTS) else [])]
+
+    def totals(self) -> StepResult:
+        """Every column summed over all rows; the rates are over all delivered emails."""
+        total = StepResult("All steps", "")
+        for row in self.rows():
+            for name in COUNTS:
+                setattr(total, name, getattr(total, name) + getattr(row, name))
+        return total
+
+
+def campaign_choices(session: Session) -> list[Campaign]:
+    """Campaigns to pick from: active ones first, then by slug."""
+    active_first = case((Campaign.status == CampaignStatus.ACTIVE, 0), else_=1)
+    return list(session.scalars(select(Campaign).order_by(active_first, Campaign.slug)))
+
+
+def campaign_results(session: Session, slug: str, period: Period) -> CampaignResults:
+    """The funnel and per-step results of the campaign `slug`, or UnknownCampaign."""
+    campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one_or_none()
+    if campaign is None:
+        raise UnknownCampaign(slug)
+    results = CampaignResults(campaign.slug, campaign.name, campaign.status, period)
+    cohort = enrolled_in(campaign.id, period)
+    bounded = period.since is not None or period.until is not None
+    scope = _Scope(campaign.id, cohort, bounded)
+    steps = _steps(session, campaign)
+    _add_message_counts(session, scope, steps)
+    credited = {
+        column: first_events_by_step(session, source, cohort)
+        for column, source in (
+            ("replies", REPLIES),
+            ("unsubscribes", OPT_OUTS),
+            ("bookings", BOOKINGS),
+        )
+    }
+    for column, by_step in credited.items():
+        for key, count in by_step.items():
+            row = steps.get(key or "", results.not_attributed)
+            setattr(row, column, getattr(row, column) + count)
+    results.steps = list(steps.values())
+    enrolled = session.scalar(select(func.count()).select_from(cohort)) or 0
+    emailed, opened, clicked = _email_engagement(session, scope)
+    counts = {
+        "enrolled": enrolled,
+        "emailed": emailed,
+        "opened": opened,
+        "clicked": clicked,
+        "replied": sum(credited["replies"].values()),
+        "booked": sum(credited["bookings"].values()),
+    }
+    results.funnel = [Stage(key, label, counts[key], enrolled) for key, label in STAGES]
+    return results
+
+
+def enrolled_in(campaign_id: int, period: Period) -> Subquery:
+    """The campaign's enrollments (one per lead) whose enrolment falls in the period."""
+    conditions: list[ColumnElement[bool]] = [Enrollment.campaign_id == campaign_id]
+    if (start := period.start()) is not None:
+        conditions.append(Enrollment.enrolled_at >= start)
+    if (end := period.end()) is not None:
+        conditions.append(Enrollment.enrolled_at < end)
+    return (
+        select(Enrollment.id, Enrollment.lead_id, Enrollment.enrolled_at)
+        .where(*conditions)
+        .subquery("cohort")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    """The messages counted: the campaign's steps sent to leads enrolled in the period."""
+
+    campaign_id: int
+    cohort: Subquery
+    bounded: bool  # whether the period limits enrolment dates at all
+
+    def messages(self, query: AnySelect) -> AnySelect:
+        """`query` restricted to the scope's messages."""
+        query = query.where(
+            Message.campaign_id == self.campaign_id, Message.enrollment_id.is_not(None)
+        )
+        # Without dates every enrollment counts: the join would only cost time.
+        return (
+            query.join(self.cohort, Message.enrollment_id == self.cohort.c.id)
+            if self.bounded
+            else query
+        )
+
+
+def _steps(session: Session, campaign: Campaign) -> dict[str, StepResult]:
+    """The current version's steps in order, so steps nobody reached yet show zeros."""
+    if campaign.current_version_id is None:
+        return {}
+    spec = load_version(session, campaign.current_version_id).spec
+    return {step.key: StepResult(step.key, step.channel.value) for step in spec.steps}
+
+
+def _add_message_counts(session: Session, scope: _Scope, steps: dict[str, StepResult]) -> None:
+    # Bounced message ids are few: joined as a small hash, so messages are read once.
+    bounced = (
+        select(ProviderEvent.message_id)
+        .where(ProviderEvent.event_type == EventKind.BOUNCE, ProviderEvent.ignored.is_(None))
+        .distinct()
+        .subquery("bounced")
+    )
+    query = (
+        select(
+            Message.step_key,
+            Message.channel,
+            func.count(Message.sent_at),
+            func.sum(case((Message.status == MessageStatus.DELIVERED, 1), else_=0)),
+            func.sum(case((Message.opens > 0, 1), else_=0)),
+            func.sum(case((Message.clicks > 0, 1), else_=0)),
+            func.count(bounced.c.message_id),
+        )
+        .outerjoin(bounced, bounced.c.message_id == Message.id)
+        .group_by(Message.step_key, Message.channel)
+    )
+    # Steps only an older version had come after the current ones, by key.
+    query = scope.messages(query).order_by(Message.step_key, Message.channel)
+    for key, channel, sent, delivered, opened, clicked, bounces in session.execute(query):
+        step = steps.setdefault(key, StepResult(key, channel))  # a step of an older version
+        step.sent += sent
+        step.delivered += int(delivered or 0)
+        step.opened += int(opened or 0)
+        step.clicked += int(clicked or 0)
+        step.bounces += bounces
+        if channel == Channel.EMAIL:
+            step.email_delivered += int(delivered or 0)
+
+
+def _email_engagement(session: Session, scope: _Scope) -> tuple[int, int, int]:
+    """Leads emailed, leads who opened one of those emails, leads who clicked in one."""
+    per_lead = (
+        scope.messages(
+            select(
+                Message.enrollment_id,
+                func.max(case((Message.opens > 0, 1), else_=0)).label("opened"),
+                func.max(case((Message.clicks > 0, 1), else_=0)).label("clicked"),
+            )
+        )
+        .where(Message.channel == Channel.EMAIL, Message.sent_at.is_not(None))
+        .group_by(Message.enrollment_id)
+        .subquery("emailed")
+    )
+    emailed, opened, clicked = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(per_lead.c.opened), 0),
+            func.coalesce(func.sum(per_lead.c.clicked), 0),
+        ).select_from(per_lead)
+    ).one()
+    return int(emailed), int(opened), int(clicked)
