@@ -26,11 +26,10 @@ from nurture.campaigns.models import Campaign, CampaignStatus, CampaignVersion
 from nurture.campaigns.spec import StepSpec
 from nurture.campaigns.sync import load_version
 from nurture.campaigns.validate import sample_context
-from nurture.cli.context import cli_clock, load_settings, needs_database, sessions
+from nurture.cli.context import cli_actor, cli_clock, load_settings, needs_database, sessions
 from nurture.cli.output import console, fail, local_time
 from nurture.cli.plan import plan_steps
 from nurture.cli.tables import entry
-from nurture.cli.users import _cli_actor
 from nurture.config import Settings
 from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
@@ -331,7 +330,7 @@ def list_campaigns() -> None:
 def _change_status(slug: str, target: CampaignStatus) -> None:
     with sessions().begin() as session:
         try:
-            change = change_status(session, slug, target, _cli_actor(), cli_clock().now())
+            change = change_status(session, slug, target, cli_actor(), cli_clock().now())
         except UnknownCampaign:
             fail(f"no campaign has the slug {slug!r}: see `nurture campaigns list`")
         except StatusChangeRefused as exc:
@@ -404,10 +403,10 @@ def import_campaign(
     with sessions().begin() as session:
         try:
             if path.is_dir():
-                imported = import_folder(session, path, settings, _cli_actor(), cli_clock().now())
+                imported = import_folder(session, path, settings, cli_actor(), cli_clock().now())
             else:
                 data = path.read_bytes()[: MAX_ARCHIVE_BYTES + 1]
-                imported = import_zip(session, data, settings, _cli_actor(), cli_clock().now())
+                imported = import_zip(session, data, settings, cli_actor(), cli_clock().now())
         except ImportRefused as exc:
             for problem in exc.problems:
                 console().print(f"  [red]error[/]: {escape(problem)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import getpass
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -14,6 +15,7 @@ from nurture.cli.output import fail
 from nurture.clock import Clock, anchored_clock
 from nurture.config import Settings, get_settings
 from nurture.db import get_sessionmaker
+from nurture.staff.service import Actor
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,3 +60,13 @@ def needs_database(command: Callable[P, R]) -> Callable[P, R]:
             )
 
     return wrapper
+
+
+def cli_actor() -> Actor:
+    """Whoever ran the command, as the audit log records them."""
+    # The audit log names the operating-system account that ran the command.
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return Actor(f"cli:{who}")

@@ -10,9 +10,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from nurture.cli.context import cli_clock, load_settings, needs_database, sessions
+from nurture.cli.context import cli_actor, cli_clock, load_settings, needs_database, sessions
 from nurture.cli.output import console, fail
-from nurture.cli.users import _cli_actor
 from nurture.leads.import_file import (
     FIELDS,
     CsvProblem,
@@ -75,7 +74,7 @@ def import_leads(
             active_campaign(session, campaign)
         except CampaignRefused as exc:
             fail(f"--campaign: {exc}")
-    actor = _cli_actor()
+    actor = cli_actor()
     origin = ImportOrigin(safe_filename(file.name), actor)
     importer = LeadImporter(csv_file, chosen, campaign, origin, settings)
     clock = cli_clock()

@@ -11,10 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from nurture.cli.context import cli_clock, needs_database, sessions
+from nurture.cli.context import cli_actor, cli_clock, needs_database, sessions
 from nurture.cli.output import console, fail
 from nurture.staff.models import Role, StaffUser
-from nurture.staff.service import Actor, StaffError, create_user, find_user, parse_role
+from nurture.staff.service import StaffError, create_user, find_user, parse_role
 
 app = typer.Typer(help="Staff accounts for the admin console.", no_args_is_help=True)
 ROLES = ", ".join(role.value for role in Role)
@@ -28,15 +28,6 @@ def _read_password() -> str:
     if getpass.getpass("Repeat the password: ") != first:
         fail("the two passwords differ; nothing was created")
     return first
-
-
-def _cli_actor() -> Actor:
-    # The audit log names the operating-system account that ran the command.
-    try:
-        who = getpass.getuser()
-    except (KeyError, OSError):
-        who = "unknown"
-    return Actor(f"cli:{who}")
 
 
 @app.command()
@@ -58,7 +49,7 @@ def create(
     with sessions().begin() as session:
         try:
             user = create_user(
-                session, email, role, password, cli_clock().now(), _cli_actor(), name=name
+                session, email, role, password, cli_clock().now(), cli_actor(), name=name
             )
         except StaffError as exc:
             fail(str(exc))
