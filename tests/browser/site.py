@@ -90,6 +90,16 @@ class ConsoleSite:
         self.leads[first_name] = public_id
         return public_id
 
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session on the site's database, to check what a page wrote."""
+        engine = make_engine(self.database_url)
+        try:
+            with Session(engine) as session:
+                yield session
+        finally:
+            engine.dispose()
+
 
 def site_env(root: Path, port: int) -> dict[str, str]:
     """The environment of the server (and of seeding): development mode, console channels."""
