@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,6 +15,7 @@ from sqlalchemy import func, select
 from nurture.booking.models import BookingStatus
 from nurture.booking.service import book_screening
 from nurture.cli.context import cli_clock, load_settings, needs_database, sessions
+from nurture.cli.lead_import import import_leads
 from nurture.cli.output import console, fail, local_time
 from nurture.cli.tables import timeline_view
 from nurture.consent.ledger import Evidence
@@ -27,12 +30,15 @@ from nurture.leads.admin import (
 )
 from nurture.leads.articles import UnknownArticle
 from nurture.leads.capture import capture_lead
+from nurture.leads.export import write_leads_csv
+from nurture.leads.search import parse_filter
 from nurture.leads.submission import ConsentChoice, LeadSubmission
 from nurture.leads.zone import lead_zone
 from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
-app = typer.Typer(help="Leads: add, list, show, book.", no_args_is_help=True)
+app = typer.Typer(help="Leads: add, list, show, book, import, export.", no_args_is_help=True)
+app.command("import")(import_leads)
 DEFAULT_ARTICLE = "tight-hamstrings-sciatic-nerve"
 
 
@@ -216,3 +222,59 @@ def book(email: Annotated[str, typer.Argument(help="The lead's email address.")]
         out.print(f"Booked a free screening for {escape(first_name)}.")
     ended = "the sequence has ended" if active else "no sequence was running"
     out.print(f"{pending} pending message(s) skipped; {ended}.")
+
+
+YesNo = Annotated[str | None, typer.Option(help="yes or no.", metavar="yes|no")]
+Day = Annotated[str | None, typer.Option(help="A date, YYYY-MM-DD, in the clinic's calendar.")]
+
+
+@app.command()
+@needs_database
+def export(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="CSV file to write (default: stdout).")
+    ] = None,
+    campaign: Annotated[
+        str | None, typer.Option(help="Only leads in this campaign (slug).")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            help="Only leads with a sequence in this state.",
+            metavar="active|paused|completed|exited",
+        ),
+    ] = None,
+    email_consent: YesNo = None,
+    sms_consent: YesNo = None,
+    booked: YesNo = None,
+    signed_up_from: Day = None,
+    signed_up_to: Day = None,
+) -> None:
+    """Leads as CSV, newest first, filtered as the console's lead list filters them."""
+    settings = load_settings()
+    values = {
+        "campaign": campaign,
+        "status": status,
+        "email_consent": email_consent,
+        "sms_consent": sms_consent,
+        "booked": booked,
+        "signed_up_from": signed_up_from,
+        "signed_up_to": signed_up_to,
+    }
+    with sessions()() as session:
+        wanted, problems = parse_filter(
+            session, {k: v for k, v in values.items() if v is not None}, settings.clinic_zone
+        )
+        if problems:
+            fail(
+                "; ".join(f"--{name.replace('_', '-')}: {text}" for name, text in problems.items())
+            )
+        if out is None:
+            write_leads_csv(session, sys.stdout, wanted, settings.clinic_zone)
+            return
+        try:
+            with out.open("w", newline="", encoding="utf-8") as handle:
+                count = write_leads_csv(session, handle, wanted, settings.clinic_zone)
+        except OSError as exc:
+            fail(f"--out {out}: {exc.strerror or exc}")
+    console().print(f"wrote {count} leads to {out}")

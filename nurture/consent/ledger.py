@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ScalarSelect, select
+from sqlalchemy import ScalarSelect, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
 from nurture.consent.models import Channel, ConsentAction, ConsentEvent, Suppression
@@ -64,7 +64,7 @@ def revoke(
     return event
 
 
-def latest_action(lead_id: int, channel: Channel) -> ScalarSelect[str]:
+def latest_action(lead_id: int | SQLColumnExpression[int], channel: Channel) -> ScalarSelect[str]:
     """The action of the lead's newest ledger row for a channel: the consent in force.
 
     The one definition of "current consent"; delivery embeds it in its send-time query.

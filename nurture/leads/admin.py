@@ -18,12 +18,13 @@ from nurture.leads.models import Lead
 from nurture.leads.submission import normalise_email
 from nurture.leads.zone import lead_zone
 from nurture.messages.models import Message
+from nurture.replies.models import InboundMessage, InboxItem
 from nurture.sequences.enroll import due_at
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
 
 class LeadNotFound(LookupError):
-    """No lead has that email address."""
+    """No lead has that email address (or public id)."""
 
 
 def mask_email(email: str) -> str:
@@ -41,6 +42,14 @@ def find_lead(session: Session, email: str) -> Lead:
     lead = session.scalars(select(Lead).where(Lead.email == address)).one_or_none()
     if lead is None:
         raise LeadNotFound(f"no lead with the email address {address}")
+    return lead
+
+
+def lead_by_public_id(session: Session, public_id: str) -> Lead:
+    """The lead with this public id (the one console URLs carry), or LeadNotFound."""
+    lead = session.scalars(select(Lead).where(Lead.public_id == public_id)).one_or_none()
+    if lead is None:
+        raise LeadNotFound(f"no lead with the id {public_id}")
     return lead
 
 
@@ -111,6 +120,19 @@ def bookings(session: Session, lead_id: int) -> list[Booking]:
     )
 
 
+def replies(session: Session, lead_id: int) -> list[tuple[InboundMessage, InboxItem | None]]:
+    """Everything the lead wrote to us, oldest first, each with its inbox item if any."""
+    return [
+        (message, item)
+        for message, item in session.execute(
+            select(InboundMessage, InboxItem)
+            .outerjoin(InboxItem, InboxItem.id == InboundMessage.inbox_item_id)
+            .where(InboundMessage.lead_id == lead_id)
+            .order_by(InboundMessage.received_at, InboundMessage.id)
+        )
+    ]
+
+
 @dataclass(frozen=True, slots=True)
 class TimelineEntry:
     day: int  # days since enrollment, by the lead's calendar
@@ -121,6 +143,10 @@ class TimelineEntry:
     text: str | None  # the subject or SMS text as rendered, when it was rendered
     reason: str | None
     written: bool  # False: no message row exists (not due yet, or the sequence ended first)
+    # What the email provider reported since (nurture.deliverability writes these).
+    delivered_at: datetime | None = None
+    opens: int = 0
+    clicks: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +197,9 @@ def lead_timelines(
                         text=message.summary,
                         reason=message.reason,
                         written=True,
+                        delivered_at=message.delivered_at,
+                        opens=message.opens,
+                        clicks=message.clicks,
                     )
                 )
                 continue

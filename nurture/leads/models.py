@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db import Base
@@ -18,6 +18,10 @@ def new_public_id() -> str:
 
 class Lead(Base):
     __tablename__ = "leads"
+    __table_args__ = (
+        # The staff list: newest first, a page at a time (and the export's keyset paging).
+        Index("ix_leads_created_at_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)

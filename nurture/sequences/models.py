@@ -30,6 +30,16 @@ class Enrollment(Base):
             postgresql_where=text("status = 'active'"),
             sqlite_where=text("status = 'active'"),
         ),
+        # The staff list's filters: leads in a campaign (with a status), leads by status.
+        Index("ix_enrollments_campaign_status", "campaign_id", "status", "lead_id"),
+        Index("ix_enrollments_status_lead", "status", "lead_id"),
+        # Results for the leads a campaign enrolled in a period.
+        Index(
+            "ix_enrollments_campaign_enrolled",
+            "campaign_id",
+            "enrolled_at",
+            postgresql_include=["id", "lead_id"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

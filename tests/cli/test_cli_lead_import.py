@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import typer
 from click.testing import Result
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from nurture.cli.lead_import import import_leads
+from nurture.cli.main import app as cli
 from nurture.db import get_sessionmaker
 from nurture.leads.models import Lead
 from nurture.sequences.models import Enrollment
@@ -25,12 +24,6 @@ MIXED = (
     "Cy,cy@example.com,,no,no\n"
     "Di,di@example.com,,y,\n"
 )
-
-# `nurture leads import` as the leads command group registers it.
-leads = typer.Typer()
-leads.command("import")(import_leads)
-cli = typer.Typer()
-cli.add_typer(leads, name="leads")
 
 
 def leads_import(*args: str) -> Result:

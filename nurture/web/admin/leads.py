@@ -1,9 +1,414 @@
-"""Console pages: leads (being built)."""
+"""Console pages: the lead list (search, filters, CSV export), one lead, and staff actions.
+
+Filters travel in the query string; the search text is personal data (a name, an
+address), so a search is a POST whose results page is rendered directly, and its
+pager and export buttons post the search again instead of linking to it.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
+from fastapi import APIRouter, Depends, HTTPException, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+
+from nurture.booking.display import when
+from nurture.booking.service import BookingClosed, book_slot
+from nurture.booking.slots import SlotUnavailable, open_slots
+from nurture.campaigns.models import Campaign
+from nurture.config import Settings
+from nurture.consent.ledger import current_consent
+from nurture.consent.models import Channel
+from nurture.consent.policy import SendingPolicy
+from nurture.leads import actions
+from nurture.leads.admin import (
+    LeadNotFound,
+    bookings,
+    consent_history,
+    lead_by_public_id,
+    lead_timelines,
+    replies,
+)
+from nurture.leads.export import csv_chunks
+from nurture.leads.models import Lead
+from nurture.leads.search import (
+    FILTER_FIELDS,
+    STATUSES,
+    LeadFilter,
+    all_matching,
+    parse_filter,
+    search_page,
+)
+from nurture.leads.zone import lead_zone
+from nurture.sequences.models import Enrollment, EnrollmentStatus
+from nurture.staff.models import StaffUser
+from nurture.staff.service import record_audit
 from nurture.web.admin.auth import check_csrf
+from nurture.web.admin.deps import LeadsUser, actor
+from nurture.web.admin.pages import admin_page, redirect_with_notice
+from nurture.web.deps import ClockDep, SessionDep, SettingsDep, get_session_factory
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(check_csrf)])
+SLOTS_OFFERED = 30
+CHANNEL_WORDS = {Channel.EMAIL: "email", Channel.SMS: "text messages"}
+# The filter form's labels, for naming a field that could not be read.
+LABELS = {
+    "campaign": "Campaign",
+    "status": "Sequence",
+    "email_consent": "Email consent",
+    "sms_consent": "SMS consent",
+    "booked": "Booked",
+    "signed_up_from": "Signed up from",
+    "signed_up_to": "Signed up to",
+}
+
+
+class PublicIdConvertor(Convertor[str]):
+    """A lead's public id in a path, so /admin/leads/import and export.csv are not leads."""
+
+    regex = "[0-9a-f]{32}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("public_id", PublicIdConvertor())
+LEAD = "/leads/{public_id:public_id}"
+
+
+def local_time(moment: datetime | None, zone: ZoneInfo) -> str:
+    """'Mon 2 Nov 2026 09:00 CST', or a dash when there is no time."""
+    if moment is None:
+        return "–"
+    local = moment.astimezone(zone)
+    return f"{local:%a} {local.day} {local:%b %Y %H:%M %Z}"
+
+
+@dataclass(frozen=True, slots=True)
+class Pager:
+    """What the shared pager macro needs: links that keep the filters (never `q`)."""
+
+    number: int
+    pages: int
+    total: int
+    wanted: LeadFilter
+
+    def url(self, number: int) -> str:
+        """The list page `number` with the same filters."""
+        return f"/admin/leads?{self.wanted.query_string(page=number)}"
+
+
+def _page_number(value: str | None) -> int:
+    try:
+        return max(1, int(value or "1"))
+    except ValueError:
+        return 1
+
+
+def _list_page(
+    request: Request,
+    user: StaffUser,
+    session: Session,
+    settings: Settings,
+    values: Mapping[str, str],
+    status_code: int = 200,
+) -> Response:
+    wanted, problems = parse_filter(session, values, settings.clinic_zone)
+    found = search_page(
+        session, wanted, settings.clinic_zone, page=_page_number(values.get("page"))
+    )
+    context: dict[str, Any] = {
+        "form": {name: values.get(name, "") for name in ("q", *FILTER_FIELDS)},
+        "problems": [f"{LABELS[name]}: {problem}" for name, problem in problems.items()],
+        "found": found,
+        "pager": Pager(found.number, found.pages, found.total, wanted),
+        "wanted": wanted,
+        "campaigns": [
+            (slug, name)
+            for slug, name in session.execute(
+                select(Campaign.slug, Campaign.name).order_by(Campaign.slug)
+            )
+        ],
+        "statuses": [(status, status) for status in STATUSES],
+        "local_time": local_time,
+    }
+    code = 422 if problems else status_code
+    return admin_page(request, user, "leads/list.html", context, code, section="leads")
+
+
+async def _form_values(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+@router.get("/leads")
+def leads_list(
+    request: Request, user: LeadsUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The lead list, filtered by the query string (which never holds a search text)."""
+    values = dict(request.query_params)
+    values.pop("q", None)  # a search typed into a URL by hand is not honoured: use the form
+    return _list_page(request, user, session, settings, values)
+
+
+@router.post("/leads")
+async def leads_search(
+    request: Request, user: LeadsUser, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The filter form: with search text the results come back directly, else as a GET."""
+    values = await _form_values(request)
+    if not values.get("q", "").strip():
+        wanted, problems = parse_filter(session, values, settings.clinic_zone)
+        if not problems:
+            return RedirectResponse(f"/admin/leads?{wanted.query_string()}", status_code=303)
+    return _list_page(request, user, session, settings, values)
+
+
+def _csv_download(
+    request: Request,
+    user: StaffUser,
+    session: Session,
+    settings: Settings,
+    factory: sessionmaker[Session],
+    now: datetime,
+    values: Mapping[str, str],
+) -> Response:
+    wanted, problems = parse_filter(session, values, settings.clinic_zone)
+    if problems:
+        return _list_page(request, user, session, settings, values)
+    # Exporting personal data is worth a line in the audit log, with the filters only.
+    detail = {"filters": wanted.query_string(), "search": bool(wanted.q)}
+    record_audit(session, actor(request, user), "lead.exported", now, "leads", detail)
+    session.commit()
+
+    def lines() -> Iterator[str]:
+        # The request's session closes before a streamed body is sent: use one of our own.
+        with factory() as export_session:
+            yield from csv_chunks(all_matching(export_session, wanted, settings.clinic_zone))
+
+    filename = f"leads-{now.astimezone(settings.clinic_zone):%Y-%m-%d}.csv"
+    headers = {
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    }
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+Factory = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+
+
+@router.get("/leads/export.csv")
+def leads_export(
+    request: Request,
+    user: LeadsUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    factory: Factory,
+) -> Response:
+    """The filtered list as CSV (every page), streamed."""
+    values = dict(request.query_params)
+    values.pop("q", None)
+    return _csv_download(request, user, session, settings, factory, clock.now(), values)
+
+
+@router.post("/leads/export.csv")
+async def leads_export_search(
+    request: Request,
+    user: LeadsUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    factory: Factory,
+) -> Response:
+    """The searched list as CSV: the search text comes in the body, not the URL."""
+    values = await _form_values(request)
+    return _csv_download(request, user, session, settings, factory, clock.now(), values)
+
+
+def _lead(session: Session, public_id: str) -> Lead:
+    try:
+        return lead_by_public_id(session, public_id)
+    except LeadNotFound:
+        raise HTTPException(status_code=404) from None
+
+
+def _lead_page(
+    request: Request,
+    user: StaffUser,
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    lead: Lead,
+    problems: list[str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    zone = lead_zone(lead.timezone, lead.phone, settings.clinic_zone)
+    statuses = session.scalars(select(Enrollment.status).where(Enrollment.lead_id == lead.id))
+    running = set(statuses)
+    context: dict[str, Any] = {
+        "lead": lead,
+        "zone": zone,
+        "clinic_zone": settings.clinic_zone,
+        "consent": current_consent(session, lead.id),
+        "ledger": consent_history(session, lead.id),
+        "timelines": lead_timelines(
+            session, lead, settings.clinic_zone, SendingPolicy.from_settings(settings)
+        ),
+        "replies": replies(session, lead.id),
+        "bookings": bookings(session, lead.id),
+        "slots": [
+            (slot.starts_at.isoformat(), when(slot.starts_at, settings.clinic_zone).full)
+            for slot in open_slots(session, settings, now=now, limit=SLOTS_OFFERED)
+        ],
+        "can_pause": EnrollmentStatus.ACTIVE in running,
+        "can_resume": EnrollmentStatus.PAUSED in running,
+        "problems": problems or [],
+        "local_time": local_time,
+    }
+    return admin_page(request, user, "leads/lead.html", context, status_code, section="leads")
+
+
+@router.get(LEAD)
+def lead_detail(
+    request: Request,
+    public_id: str,
+    user: LeadsUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> Response:
+    """One lead: contact, consent ledger, messages, replies, bookings, and the actions."""
+    lead = _lead(session, public_id)
+    return _lead_page(request, user, session, settings, clock.now(), lead)
+
+
+def _done(request: Request, lead: Lead, notice: str) -> Response:
+    return redirect_with_notice(request, f"/admin/leads/{lead.public_id}", notice)
+
+
+@router.post(LEAD + "/opt-out")
+async def lead_opt_out(
+    request: Request,
+    public_id: str,
+    user: LeadsUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> Response:
+    """Revoke the lead's consent on one channel, recorded in the ledger as staff's decision."""
+    lead = _lead(session, public_id)
+    choice = (await _form_values(request)).get("channel", "")
+    if choice not in (Channel.EMAIL.value, Channel.SMS.value):
+        problem = f"channel: choose email or sms, not {choice!r}"
+        return _lead_page(request, user, session, settings, clock.now(), lead, [problem], 422)
+    channel = Channel(choice)
+    words = CHANNEL_WORDS[channel]
+    if not actions.opt_out(session, lead.id, channel, user.email, clock.now()):
+        return _done(request, lead, f"Nothing changed: there was no {words} consent in force.")
+    detail = {"channel": channel.value}
+    record_audit(
+        session, actor(request, user), "lead.opted_out", clock.now(), lead.public_id, detail
+    )
+    session.commit()
+    return _done(request, lead, f"Opted out of {words}; their waiting {words} will not go out.")
+
+
+@router.post(LEAD + "/pause")
+def lead_pause(
+    request: Request, public_id: str, user: LeadsUser, session: SessionDep, clock: ClockDep
+) -> Response:
+    """Pause the lead's running sequences: their messages wait until resumed."""
+    lead = _lead(session, public_id)
+    count = actions.pause(session, lead.id)
+    if not count:
+        return _done(request, lead, "Nothing to pause: no sequence is running.")
+    detail = {"sequences": count}
+    record_audit(session, actor(request, user), "lead.paused", clock.now(), lead.public_id, detail)
+    session.commit()
+    return _done(request, lead, f"Paused {count} sequence(s).")
+
+
+@router.post(LEAD + "/resume")
+def lead_resume(
+    request: Request, public_id: str, user: LeadsUser, session: SessionDep, clock: ClockDep
+) -> Response:
+    """Resume the lead's paused sequences where they stopped."""
+    lead = _lead(session, public_id)
+    count = actions.resume(session, lead.id, clock.now())
+    if not count:
+        return _done(request, lead, "Nothing to resume: no sequence is paused.")
+    detail = {"sequences": count}
+    record_audit(session, actor(request, user), "lead.resumed", clock.now(), lead.public_id, detail)
+    session.commit()
+    return _done(request, lead, f"Resumed {count} sequence(s).")
+
+
+@router.post(LEAD + "/book")
+async def lead_book(
+    request: Request,
+    public_id: str,
+    user: LeadsUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> Response:
+    """Book a free screening slot for the lead; their confirmation is queued."""
+    lead = _lead(session, public_id)
+    now = clock.now()
+    chosen = (await _form_values(request)).get("starts_at", "")
+    try:
+        starts_at = datetime.fromisoformat(chosen)
+        if starts_at.tzinfo is None:
+            raise ValueError(chosen)
+    except ValueError:
+        problem = "screening time: choose one of the listed times"
+        return _lead_page(request, user, session, settings, now, lead, [problem], 422)
+    try:
+        booking = book_slot(session, settings, lead.id, starts_at, source="staff", now=now)
+    except (SlotUnavailable, BookingClosed) as exc:
+        session.rollback()
+        reason = exc.reason if isinstance(exc, SlotUnavailable) else str(exc)
+        chosen_time = when(starts_at, settings.clinic_zone).full
+        problem = f"screening time: {chosen_time} cannot be booked ({reason})"
+        return _lead_page(request, user, session, settings, now, lead, [problem], 409)
+    detail = {"starts_at": starts_at.isoformat()}
+    record_audit(session, actor(request, user), "lead.booked", now, lead.public_id, detail)
+    session.commit()
+    booked = when(booking.starts_at or starts_at, settings.clinic_zone).full
+    return _done(request, lead, f"Screening booked for {booked}; the confirmation is queued.")
+
+
+@router.post(LEAD + "/remove")
+async def lead_remove(
+    request: Request,
+    public_id: str,
+    user: LeadsUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> Response:
+    """End the lead's enrollment in one campaign; its waiting messages are skipped."""
+    lead = _lead(session, public_id)
+    slug = (await _form_values(request)).get("campaign", "")
+    try:
+        removed = actions.remove_from_campaign(session, lead.id, slug, clock.now())
+    except actions.NotEnrolled as exc:
+        problem = f"campaign: {exc}"
+        return _lead_page(request, user, session, settings, clock.now(), lead, [problem], 422)
+    if not removed:
+        return _done(request, lead, f"Nothing changed: the {slug} sequence had already ended.")
+    detail = {"campaign": slug}
+    record_audit(session, actor(request, user), "lead.removed", clock.now(), lead.public_id, detail)
+    session.commit()
+    return _done(request, lead, f"Removed from {slug}; its waiting messages were skipped.")

@@ -1,0 +1,118 @@
+"""What staff may do to one lead: opt out of a channel, pause, resume, remove from a campaign.
+
+Each function changes rows inside the caller's transaction and returns what it did,
+so the console (or a CLI) can say so and audit it; none of them sends anything.
+Booking a screening by hand is nurture.booking.service.book_slot, used as it is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from nurture.campaigns.models import Campaign
+from nurture.consent.ledger import Evidence, current_consent, revoke
+from nurture.consent.models import Channel
+from nurture.messages.models import Message, MessageKind, MessageStatus
+from nurture.replies.inbox import pause_sequences
+from nurture.sequences.models import Enrollment, EnrollmentStatus
+
+REMOVED_REASON = "removed by staff"
+WAITING = (MessageStatus.QUEUED, MessageStatus.HELD)
+
+
+def staff_source(staff_email: str) -> str:
+    """The ledger's evidence source for a decision staff made: who made it."""
+    return f"staff:{staff_email}"[:100]
+
+
+def opt_out(
+    session: Session, lead_id: int, channel: Channel, staff_email: str, now: datetime
+) -> bool:
+    """Revoke the lead's consent on `channel`; False when it was not in force anyway.
+
+    The gate refuses the channel at send time from now on; the lead's waiting campaign
+    messages on it are skipped at once too, so the page shows why they will not go.
+    """
+    if not current_consent(session, lead_id)[channel]:
+        return False
+    revoke(session, lead_id, channel, Evidence(source=staff_source(staff_email)), now)
+    session.execute(
+        update(Message)
+        .where(
+            Message.lead_id == lead_id,
+            Message.channel == channel,
+            Message.kind == MessageKind.CAMPAIGN,
+            Message.status.in_(WAITING),
+        )
+        .values(
+            status=MessageStatus.SKIPPED,
+            reason=f"{channel.value} consent revoked by staff",
+            updated_at=now,
+        )
+    )
+    return True
+
+
+def pause(session: Session, lead_id: int) -> int:
+    """Pause the lead's active sequences; returns how many were paused.
+
+    Their written messages wait (the gate holds a paused sequence's steps).
+    """
+    return pause_sequences(session, lead_id)
+
+
+def resume(session: Session, lead_id: int, now: datetime) -> int:
+    """Resume the lead's paused sequences; returns how many.
+
+    A step not yet due keeps its time; one that fell due while paused is due now.
+    """
+    paused = list(
+        session.scalars(
+            select(Enrollment).where(
+                Enrollment.lead_id == lead_id, Enrollment.status == EnrollmentStatus.PAUSED
+            )
+        )
+    )
+    for enrollment in paused:
+        enrollment.status = EnrollmentStatus.ACTIVE
+        if enrollment.next_due_at is not None:
+            enrollment.next_due_at = max(enrollment.next_due_at, now)
+    return len(paused)
+
+
+class NotEnrolled(LookupError):
+    """The lead is not enrolled in that campaign."""
+
+
+def remove_from_campaign(session: Session, lead_id: int, campaign_slug: str, now: datetime) -> bool:
+    """End the lead's enrollment in the campaign; False when it had already ended.
+
+    Its waiting messages are skipped with the reason, so nothing due is lost silently.
+    """
+    enrollment = session.scalars(
+        select(Enrollment)
+        .join(Campaign, Campaign.id == Enrollment.campaign_id)
+        .where(Enrollment.lead_id == lead_id, Campaign.slug == campaign_slug)
+        .with_for_update(of=Enrollment)
+    ).one_or_none()
+    if enrollment is None:
+        raise NotEnrolled(f"the lead is not enrolled in {campaign_slug!r}")
+    if enrollment.status in (EnrollmentStatus.COMPLETED, EnrollmentStatus.EXITED):
+        return False
+    enrollment.status = EnrollmentStatus.EXITED
+    enrollment.next_step_key, enrollment.next_due_at = None, None
+    enrollment.ended_at, enrollment.end_reason = now, REMOVED_REASON
+    session.execute(
+        update(Message)
+        .where(Message.enrollment_id == enrollment.id, Message.status.in_(WAITING))
+        # The gate's own words, for any message a worker had already claimed.
+        .values(
+            status=MessageStatus.SKIPPED,
+            reason=f"left the campaign: {REMOVED_REASON}",
+            updated_at=now,
+        )
+    )
+    return True

@@ -1,0 +1,104 @@
+"""What staff do to one lead: opt-outs the gate honours, pause and resume, removal."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from nurture.clock import ManualClock
+from nurture.config import Settings
+from nurture.consent.ledger import current_consent
+from nurture.consent.models import Channel
+from nurture.leads import actions
+from nurture.messages.models import Message, MessageKind, MessageStatus
+from nurture.sequences.models import Enrollment, EnrollmentStatus
+from tests.factories import capture
+from tests.support import Database
+
+
+def dana(db: Database, clock: ManualClock, settings: Settings) -> int:
+    return capture(db.factory, clock, settings).lead_id
+
+
+def waiting_message(db: Database, clock: ManualClock, step: str, channel: str) -> None:
+    with db.factory.begin() as session:
+        enrollment = session.scalars(select(Enrollment)).one()
+        session.add(
+            Message(
+                kind=MessageKind.CAMPAIGN,
+                enrollment_id=enrollment.id,
+                lead_id=enrollment.lead_id,
+                campaign_id=enrollment.campaign_id,
+                step_key=step,
+                channel=channel,
+                status=MessageStatus.HELD,
+                due_at=clock.now() + timedelta(hours=2),
+                created_at=clock.now(),
+                updated_at=clock.now(),
+            )
+        )
+
+
+def statuses(db: Database) -> dict[str, tuple[str, str | None]]:
+    with db.factory() as session:
+        return {m.step_key: (m.status, m.reason) for m in session.scalars(select(Message))}
+
+
+def test_staff_opt_out_revokes_one_channel_and_skips_its_waiting_messages(
+    db: Database, clock: ManualClock, settings: Settings, campaign: int
+) -> None:
+    lead_id = dana(db, clock, settings)
+    waiting_message(db, clock, "text-1", "sms")
+    waiting_message(db, clock, "email-1", "email")
+    with db.factory.begin() as session:
+        assert actions.opt_out(session, lead_id, Channel.SMS, "mara@clinic.example", clock.now())
+    with db.factory.begin() as session:
+        assert current_consent(session, lead_id) == {Channel.EMAIL: True, Channel.SMS: False}
+        # A second opt-out has nothing to revoke.
+        assert not actions.opt_out(
+            session, lead_id, Channel.SMS, "mara@clinic.example", clock.now()
+        )
+    assert statuses(db) == {
+        "text-1": ("skipped", "sms consent revoked by staff"),
+        "email-1": ("held", None),
+    }
+
+
+def test_resume_keeps_a_future_step_time_and_makes_an_overdue_step_due_now(
+    db: Database, clock: ManualClock, settings: Settings, campaign: int
+) -> None:
+    lead_id = dana(db, clock, settings)
+    with db.factory.begin() as session:
+        assert actions.pause(session, lead_id) == 1
+        due = session.scalars(select(Enrollment.next_due_at)).one()
+    assert due is not None
+    with db.factory.begin() as session:
+        assert actions.resume(session, lead_id, due - timedelta(minutes=5)) == 1
+        assert session.scalars(select(Enrollment.next_due_at)).one() == due
+        assert actions.pause(session, lead_id) == 1
+    later = due + timedelta(days=2)
+    with db.factory.begin() as session:
+        assert actions.resume(session, lead_id, later) == 1
+        enrollment = session.scalars(select(Enrollment)).one()
+        assert (enrollment.status, enrollment.next_due_at) == (EnrollmentStatus.ACTIVE, later)
+        assert actions.resume(session, lead_id, later) == 0
+
+
+def test_removal_ends_the_enrollment_and_skips_its_messages_once(
+    db: Database, clock: ManualClock, settings: Settings, campaign: int
+) -> None:
+    lead_id = dana(db, clock, settings)
+    waiting_message(db, clock, "email-1", "email")
+    with db.factory.begin() as session:
+        assert actions.remove_from_campaign(session, lead_id, "hamstring-sciatica", clock.now())
+    with db.factory.begin() as session:
+        enrollment = session.scalars(select(Enrollment)).one()
+        assert enrollment.status == EnrollmentStatus.EXITED
+        assert (enrollment.next_step_key, enrollment.next_due_at) == (None, None)
+        assert enrollment.end_reason == "removed by staff"
+        assert not actions.remove_from_campaign(session, lead_id, "hamstring-sciatica", clock.now())
+        with pytest.raises(actions.NotEnrolled):
+            actions.remove_from_campaign(session, lead_id, "another-campaign", clock.now())
+    assert statuses(db) == {"email-1": ("skipped", "left the campaign: removed by staff")}
