@@ -1,13 +1,16 @@
 """Console page times with 100,000 leads in PostgreSQL, against /healthz in the same run.
 
-    python -m bench.pages [--leads 100000] [--requests 20]
+    python -m bench.pages [--leads 100000] [--requests 20] [--only results] [--keep] [--reuse]
 
 A fresh database (nurture_bench_pages, dropped afterwards) is migrated and seeded by
 bench/seed_leads.py; the real app runs under uvicorn, and one signed-in admin asks for
 each page in turn over HTTP. Each page gets two warm-up requests, then `--requests`
 timed ones; the table shows the median and p95 in milliseconds next to the 300 ms
 budget and the ratio to /healthz (one request that only asks the database `select 1`).
-A page the console does not have yet is reported as missing. The last line printed is
+A page the console does not have yet is reported as missing. --keep leaves the
+seeded database behind and --reuse times against it again (migrated to the latest
+revision first), which is how to EXPLAIN a page's queries on the data it was timed
+on. The last line printed is
 `pages: slowest p95 <N> ms (<page>), budget 300 ms, /healthz median <M> ms, <R>x`.
 """
 
@@ -28,7 +31,13 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy import text
 
-from bench.seed_leads import ADMIN_EMAIL, ADMIN_PASSWORD, SeededConsole, seed_console
+from bench.seed_leads import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    SeededConsole,
+    seed_console,
+    seeded_console,
+)
 from nurture.config import PROJECT_ROOT
 from nurture.db import make_engine
 from nurture.migrate import upgrade
@@ -66,6 +75,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--leads", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=20, help="timed requests per page")
     parser.add_argument("--postgres", default=ADMIN_URL, help="admin URL (database test)")
+    parser.add_argument("--database", default=DATABASE, help="the bench database's name")
+    parser.add_argument("--only", action="append", default=[], help="time only this page")
+    parser.add_argument("--keep", action="store_true", help="leave the database behind")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use the database a --keep run left, if any"
+    )
     return parser.parse_args(argv)
 
 
@@ -78,13 +93,49 @@ def _admin(admin_url: str, statement: str) -> None:
         engine.dispose()
 
 
-def fresh_database(admin_url: str) -> str:
-    """nurture_bench_pages, empty and migrated (a leftover from a killed run is dropped)."""
-    _admin(admin_url, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-    _admin(admin_url, f'CREATE DATABASE "{DATABASE}"')
-    url = admin_url.rsplit("/", 1)[0] + f"/{DATABASE}"
+def _exists(admin_url: str, name: str) -> bool:
+    engine = make_engine(admin_url)
+    try:
+        with engine.connect() as conn:
+            query = text("SELECT 1 FROM pg_database WHERE datname = :name")
+            return conn.execute(query, {"name": name}).first() is not None
+    finally:
+        engine.dispose()
+
+
+def fresh_database(admin_url: str, name: str = DATABASE) -> str:
+    """The database `name`, empty and migrated (a leftover from a killed run is dropped)."""
+    _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(admin_url, f'CREATE DATABASE "{name}"')
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}"
     upgrade(url)
     return url
+
+
+def seeded_database(args: argparse.Namespace) -> tuple[str, SeededConsole]:
+    """The database to time against: the one a --keep run left (--reuse), or a new one."""
+    url = args.postgres.rsplit("/", 1)[0] + f"/{args.database}"
+    if args.reuse and _exists(args.postgres, args.database):
+        upgrade(url)
+        engine = make_engine(url)
+        try:
+            seeded = seeded_console(engine)
+        finally:
+            engine.dispose()
+        print(f"reused {seeded.leads} leads and {seeded.messages} messages in {args.database}")
+        return url, seeded
+    url = fresh_database(args.postgres, args.database)
+    engine = make_engine(url)
+    started = time.perf_counter()
+    try:
+        seeded = seed_console(engine, args.leads, random.Random(2026))
+    finally:
+        engine.dispose()
+    print(
+        f"seeded {seeded.leads} leads and {seeded.messages} messages "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    return url, seeded
 
 
 def console_pages(seeded: SeededConsole) -> list[tuple[str, str]]:
@@ -170,19 +221,9 @@ def report(timings: list[Timing]) -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    url = fresh_database(args.postgres)
+    url, seeded = seeded_database(args)
     processes = ProcessGroup(Path(tempfile.mkdtemp(prefix="bench-pages-")))
     try:
-        engine = make_engine(url)
-        started = time.perf_counter()
-        try:
-            seeded = seed_console(engine, args.leads, random.Random(2026))
-        finally:
-            engine.dispose()
-        print(
-            f"seeded {seeded.leads} leads and {seeded.messages} messages "
-            f"in {time.perf_counter() - started:.1f} s"
-        )
         port = free_port()
         env = dict(os.environ)
         env.update(
@@ -200,13 +241,15 @@ def main(argv: Sequence[str] | None = None) -> None:
             timings = [
                 time_page(client, label, path, args.requests)
                 for label, path in console_pages(seeded)
+                if not args.only or label == "baseline" or label in args.only
             ]
         if not timings[0].samples:
             raise SystemExit(f"the baseline {BASELINE} answered {timings[0].status}")
         report(timings)
     finally:
         processes.stop_all()
-        _admin(args.postgres, f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        if not args.keep:
+            _admin(args.postgres, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -58,12 +58,13 @@ BOOKINGS = EventSource(Booking, Booking.id, Booking.lead_id, Booking.created_at,
 
 
 def first_events_by_step(
-    session: Session, source: EventSource, cohort: Subquery
+    session: Session, source: EventSource, campaign_id: int, cohort: Subquery
 ) -> dict[str | None, int]:
     """Cohort leads with an event of `source` after enrolling, by the step credited.
 
-    `cohort` has one row per enrollment: id, lead_id, enrolled_at. Ids grow with
-    time in every source table, so the lowest id is a lead's first event.
+    `cohort` has one row per enrollment of campaign `campaign_id`: id, lead_id,
+    enrolled_at. Ids grow with time in every source table, so the lowest id is a
+    lead's first event.
     """
     first = (
         select(cohort.c.id.label("enrollment_id"), func.min(source.id).label("event_id"))
@@ -73,12 +74,14 @@ def first_events_by_step(
         .subquery("first_event")
     )
     before: list[ColumnElement[bool]] = [
+        Message.campaign_id == campaign_id,
         Message.enrollment_id == first.c.enrollment_id,
         Message.sent_at <= source.at,
     ]
     if source.channel is not None:
         before.append(Message.channel == source.channel)
-    # One indexed lookup per event, on the (enrollment_id, step_key) unique index.
+    # One lookup per event in ix_messages_campaign_enrollment, which holds every column
+    # read here: on Postgres the enrollment's few messages are read from the index alone.
     last_step = (
         select(Message.step_key)
         .where(*before)

@@ -30,22 +30,18 @@ to the funnel's total.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
-from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, Subquery, case, func, select
+from sqlalchemy import ColumnElement, Subquery, case, func, select
 from sqlalchemy.orm import Session
 
 from nurture.analytics.attribution import BOOKINGS, OPT_OUTS, REPLIES, first_events_by_step
+from nurture.analytics.message_counts import Scope, bounces_by_step, email_engagement, step_counts
 from nurture.analytics.period import Period
 from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import load_version
 from nurture.consent.models import Channel
-from nurture.deliverability.events import EventKind
-from nurture.deliverability.models import ProviderEvent
-from nurture.messages.models import Message, MessageStatus
 from nurture.sequences.models import Enrollment
 
-AnySelect = TypeVar("AnySelect", bound=Select[*tuple[Any, ...]])
 NOT_ATTRIBUTED = "(not attributed)"
 STAGES: tuple[tuple[str, str], ...] = (
     ("enrolled", "Enrolled"),
@@ -146,11 +142,11 @@ def campaign_results(session: Session, slug: str, period: Period) -> CampaignRes
     results = CampaignResults(campaign.slug, campaign.name, campaign.status, period)
     cohort = enrolled_in(campaign.id, period)
     bounded = period.since is not None or period.until is not None
-    scope = _Scope(campaign.id, cohort, bounded)
+    scope = Scope(campaign.id, cohort, bounded)
     steps = _steps(session, campaign)
     _add_message_counts(session, scope, steps)
     credited = {
-        column: first_events_by_step(session, source, cohort)
+        column: first_events_by_step(session, source, campaign.id, cohort)
         for column, source in (
             ("replies", REPLIES),
             ("unsubscribes", OPT_OUTS),
@@ -163,7 +159,7 @@ def campaign_results(session: Session, slug: str, period: Period) -> CampaignRes
             setattr(row, column, getattr(row, column) + count)
     results.steps = list(steps.values())
     enrolled = session.scalar(select(func.count()).select_from(cohort)) or 0
-    emailed, opened, clicked = _email_engagement(session, scope)
+    emailed, opened, clicked = email_engagement(session, scope)
     counts = {
         "enrolled": enrolled,
         "emailed": emailed,
@@ -190,27 +186,6 @@ def enrolled_in(campaign_id: int, period: Period) -> Subquery:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Scope:
-    """The messages counted: the campaign's steps sent to leads enrolled in the period."""
-
-    campaign_id: int
-    cohort: Subquery
-    bounded: bool  # whether the period limits enrolment dates at all
-
-    def messages(self, query: AnySelect) -> AnySelect:
-        """`query` restricted to the scope's messages."""
-        query = query.where(
-            Message.campaign_id == self.campaign_id, Message.enrollment_id.is_not(None)
-        )
-        # Without dates every enrollment counts: the join would only cost time.
-        return (
-            query.join(self.cohort, Message.enrollment_id == self.cohort.c.id)
-            if self.bounded
-            else query
-        )
-
-
 def _steps(session: Session, campaign: Campaign) -> dict[str, StepResult]:
     """The current version's steps in order, so steps nobody reached yet show zeros."""
     if campaign.current_version_id is None:
@@ -219,59 +194,15 @@ def _steps(session: Session, campaign: Campaign) -> dict[str, StepResult]:
     return {step.key: StepResult(step.key, step.channel.value) for step in spec.steps}
 
 
-def _add_message_counts(session: Session, scope: _Scope, steps: dict[str, StepResult]) -> None:
-    # Bounced message ids are few: joined as a small hash, so messages are read once.
-    bounced = (
-        select(ProviderEvent.message_id)
-        .where(ProviderEvent.event_type == EventKind.BOUNCE, ProviderEvent.ignored.is_(None))
-        .distinct()
-        .subquery("bounced")
-    )
-    query = (
-        select(
-            Message.step_key,
-            Message.channel,
-            func.count(Message.sent_at),
-            func.sum(case((Message.status == MessageStatus.DELIVERED, 1), else_=0)),
-            func.sum(case((Message.opens > 0, 1), else_=0)),
-            func.sum(case((Message.clicks > 0, 1), else_=0)),
-            func.count(bounced.c.message_id),
-        )
-        .outerjoin(bounced, bounced.c.message_id == Message.id)
-        .group_by(Message.step_key, Message.channel)
-    )
+def _add_message_counts(session: Session, scope: Scope, steps: dict[str, StepResult]) -> None:
+    bounces = bounces_by_step(session, scope)
     # Steps only an older version had come after the current ones, by key.
-    query = scope.messages(query).order_by(Message.step_key, Message.channel)
-    for key, channel, sent, delivered, opened, clicked, bounces in session.execute(query):
-        step = steps.setdefault(key, StepResult(key, channel))  # a step of an older version
-        step.sent += sent
-        step.delivered += int(delivered or 0)
-        step.opened += int(opened or 0)
-        step.clicked += int(clicked or 0)
-        step.bounces += bounces
-        if channel == Channel.EMAIL:
-            step.email_delivered += int(delivered or 0)
-
-
-def _email_engagement(session: Session, scope: _Scope) -> tuple[int, int, int]:
-    """Leads emailed, leads who opened one of those emails, leads who clicked in one."""
-    per_lead = (
-        scope.messages(
-            select(
-                Message.enrollment_id,
-                func.max(case((Message.opens > 0, 1), else_=0)).label("opened"),
-                func.max(case((Message.clicks > 0, 1), else_=0)).label("clicked"),
-            )
-        )
-        .where(Message.channel == Channel.EMAIL, Message.sent_at.is_not(None))
-        .group_by(Message.enrollment_id)
-        .subquery("emailed")
-    )
-    emailed, opened, clicked = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(per_lead.c.opened), 0),
-            func.coalesce(func.sum(per_lead.c.clicked), 0),
-        ).select_from(per_lead)
-    ).one()
-    return int(emailed), int(opened), int(clicked)
+    for counts in step_counts(session, scope):
+        step = steps.setdefault(counts.key, StepResult(counts.key, counts.channel))
+        step.sent += counts.sent
+        step.delivered += counts.delivered
+        step.opened += counts.opened
+        step.clicked += counts.clicked
+        step.bounces += bounces.get((counts.key, counts.channel), 0)
+        if counts.channel == Channel.EMAIL:
+            step.email_delivered += counts.delivered

@@ -25,7 +25,11 @@ class ConsentEvent(Base):
     """One row per grant or revocation; the latest per (lead, channel) is in force."""
 
     __tablename__ = "consent_events"
-    __table_args__ = (Index("ix_consent_events_lead_channel", "lead_id", "channel", "id"),)
+    __table_args__ = (
+        Index("ix_consent_events_lead_channel", "lead_id", "channel", "id"),
+        # Results look up the few opt-outs among every lead's consent grants.
+        Index("ix_consent_events_action_lead", "action", "lead_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
