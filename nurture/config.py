@@ -88,15 +88,23 @@ class Settings(BaseSettings):
     # (broker restart, worker killed before ack): the sweeper enqueues it again.
     requeue_after_seconds: float = Field(120.0, alias="NURTURE_REQUEUE_AFTER", gt=0)
     max_delivery_attempts: int = Field(5, alias="NURTURE_MAX_ATTEMPTS", ge=1)
+    # How often beat recounts the Results rollup of active and paused campaigns: the
+    # Results page shows the numbers as of the last count (nurture.analytics.rollup).
+    results_refresh_seconds: float = Field(300.0, alias="RESULTS_REFRESH_SECONDS", gt=0)
 
-    @field_validator("sms_quiet_hours", "email_quiet_hours")
+    @field_validator("sms_quiet_hours")
+    @classmethod
+    def _sms_hours_inside_the_law(cls, value: str) -> str:
+        from nurture.clinic.fields import sms_quiet_hours  # it imports the policy, which imports us
+
+        return sms_quiet_hours(value)
+
+    @field_validator("email_quiet_hours")
     @classmethod
     def _hours_parse(cls, value: str) -> str:
-        from nurture.consent.policy import parse_hours  # the policy module imports settings
+        from nurture.clinic.fields import email_quiet_hours
 
-        if value:
-            parse_hours(value)
-        return value
+        return email_quiet_hours(value)
 
     @field_validator("sms_frequency_cap", "email_frequency_cap")
     @classmethod

@@ -21,5 +21,4 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
 
 def upgrade(url: str | None = None, connection: Connection | None = None) -> None:
     """Bring the database to the newest schema."""
-    # "heads": parallel branches apply until a merge revision joins them.
-    command.upgrade(alembic_config(url, connection), "heads")
+    command.upgrade(alembic_config(url, connection), "head")

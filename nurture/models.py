@@ -1,5 +1,6 @@
 """Every table, imported in one place so metadata (and Alembic) sees them all."""
 
+from nurture.analytics.models import ResultsFunnelRollup, ResultsRefresh, ResultsStepRollup
 from nurture.booking.models import Booking, BookingSeat, CalendarFeed, ClinicSetting
 from nurture.campaigns.models import Campaign, CampaignVersion
 from nurture.clock import ClockAnchor
@@ -32,6 +33,9 @@ __all__ = [
     "Lead",
     "Message",
     "ProviderEvent",
+    "ResultsFunnelRollup",
+    "ResultsRefresh",
+    "ResultsStepRollup",
     "SlotOffer",
     "SoftBounce",
     "StaffUser",

@@ -30,6 +30,12 @@ def make_app() -> Celery:
                 "options": {"expires": settings.dispatch_interval_seconds * 5},
             },
             "sweep": {"task": "nurture.sweep", "schedule": 30.0, "options": {"expires": 60}},
+            # The Results page reads this rollup; a stale run is dropped, the next one counts.
+            "refresh-results": {
+                "task": "nurture.refresh_results",
+                "schedule": settings.results_refresh_seconds,
+                "options": {"expires": settings.results_refresh_seconds},
+            },
         },
     )
     return app

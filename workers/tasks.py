@@ -6,10 +6,14 @@ from collections.abc import Sequence
 from datetime import timedelta
 from functools import lru_cache
 
+from nurture.analytics.rollup import refresh_campaigns
+from nurture.clinic.profile import CHECKS
+from nurture.clinic.profile import current_settings as clinic_settings
 from nurture.clock import Clock, anchored_clock
-from nurture.config import get_settings
+from nurture.config import Settings, get_settings
 from nurture.consent.policy import SendingPolicy
 from nurture.db import get_sessionmaker
+from nurture.messages.channels.base import EmailChannel, SmsChannel
 from nurture.messages.channels.factory import email_channel, sms_channel
 from nurture.messages.deliver import Delivery, expire_abandoned
 from nurture.sequences.dispatch import dispatch_due, requeue_lost
@@ -24,7 +28,8 @@ def use_clock(override: Clock | None) -> None:
     global _clock_override
     _clock_override = override
     clock.cache_clear()
-    delivery.cache_clear()  # it holds the previous clock, settings and channels
+    _delivery_with.cache_clear()  # it holds the previous clock, settings and channels
+    _channels.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -34,12 +39,29 @@ def clock() -> Clock:
     return anchored_clock(get_sessionmaker(), get_settings().time_scale)
 
 
+def current_settings() -> Settings:
+    """The environment's settings with the clinic settings staff saved, read now."""
+    return clinic_settings(get_sessionmaker(), get_settings())
+
+
 @lru_cache(maxsize=1)
-def delivery() -> Delivery:
+def _channels() -> tuple[EmailChannel, SmsChannel]:
     settings = get_settings()
+    return email_channel(settings), sms_channel(settings)
+
+
+@lru_cache(maxsize=2)
+def _delivery_with(settings: tuple[tuple[str, str], ...]) -> Delivery:
+    # Kept while the clinic settings stay the same, so its campaign cache lives on.
     return Delivery(
-        get_sessionmaker(), clock(), settings, email_channel(settings), sms_channel(settings)
+        get_sessionmaker(), clock(), get_settings().model_copy(update=dict(settings)), *_channels()
     )
+
+
+def delivery() -> Delivery:
+    """Delivery with the clinic settings as saved now (read once per batch)."""
+    settings = current_settings()
+    return _delivery_with(tuple((name, str(getattr(settings, name))) for name in CHECKS))
 
 
 def enqueue_delivery(message_ids: Sequence[int]) -> None:
@@ -52,7 +74,7 @@ def enqueue_delivery(message_ids: Sequence[int]) -> None:
 @app.task(name="nurture.dispatch")
 def dispatch() -> int:
     """Claim due enrollments, write their messages, enqueue delivery."""
-    settings = get_settings()
+    settings = current_settings()  # the clinic's zone and quiet hours, once per pass
     total = 0
     while True:  # drain a backlog now rather than one batch per beat tick
         report = dispatch_due(
@@ -90,3 +112,9 @@ def sweep() -> int:
     )
     enqueue_delivery(lost)
     return expired + len(lost)
+
+
+@app.task(name="nurture.refresh_results")
+def refresh_results() -> int:
+    """Recount the Results rollup of every active or paused campaign (and any never counted)."""
+    return refresh_campaigns(get_sessionmaker(), clock().now())

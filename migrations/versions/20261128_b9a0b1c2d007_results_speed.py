@@ -1,4 +1,4 @@
-"""results: count a campaign's messages from an index, find opt-outs and period cohorts fast
+"""results: find a campaign's messages by enrollment, find opt-outs and period cohorts fast
 
 Revision ID: b9a0b1c2d007
 Revises: e6f708090004
@@ -16,13 +16,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # INCLUDE is Postgres-only; SQLite gets the plain two-column index.
-    op.create_index(
-        "ix_messages_campaign_enrollment",
-        "messages",
-        ["campaign_id", "enrollment_id"],
-        postgresql_include=["step_key", "channel", "status", "sent_at", "opens", "clicks", "id"],
-    )
+    op.create_index("ix_messages_campaign_enrollment", "messages", ["campaign_id", "enrollment_id"])
     op.create_index("ix_consent_events_action_lead", "consent_events", ["action", "lead_id"])
     op.create_index(
         "ix_enrollments_campaign_enrolled",

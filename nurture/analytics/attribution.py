@@ -5,16 +5,17 @@ is attributed to the last step of the campaign sent to that lead before the even
 Bookings look at steps on either channel; a reply or an opt-out looks only at steps
 on its own channel, because it answers a message on that channel (a STOP answers a
 text; the unsubscribe link sits in an email). With no such step before it, the event
-is not attributed (key None).
+is not attributed (step None).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Subquery, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, Select, Subquery, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from nurture.booking.models import Booking
 from nurture.consent.models import ConsentAction, ConsentEvent
@@ -28,6 +29,7 @@ from nurture.replies.models import InboundMessage
 class EventSource:
     """Where one kind of lead event is recorded, and which of its rows count."""
 
+    counted_as: str  # the per-step column its first events are counted in
     model: type[Base]
     id: InstrumentedAttribute[int]
     lead_id: InstrumentedAttribute[int] | InstrumentedAttribute[int | None]
@@ -38,6 +40,7 @@ class EventSource:
 
 # An opt-out keyword is a reply in form only: it is counted as an unsubscribe.
 REPLIES = EventSource(
+    "replies",
     InboundMessage,
     InboundMessage.id,
     InboundMessage.lead_id,
@@ -46,6 +49,7 @@ REPLIES = EventSource(
     (or_(InboundMessage.intent.is_(None), InboundMessage.intent != Intent.STOP),),
 )
 OPT_OUTS = EventSource(
+    "unsubscribes",
     ConsentEvent,
     ConsentEvent.id,
     ConsentEvent.lead_id,
@@ -54,23 +58,26 @@ OPT_OUTS = EventSource(
     (ConsentEvent.action == ConsentAction.REVOKED,),
 )
 # A booking counts when it is made, even if it is cancelled later.
-BOOKINGS = EventSource(Booking, Booking.id, Booking.lead_id, Booking.created_at, None)
+BOOKINGS = EventSource("bookings", Booking, Booking.id, Booking.lead_id, Booking.created_at, None)
 
 
-def first_events_by_step(
-    session: Session, source: EventSource, campaign_id: int, cohort: Subquery
-) -> dict[str | None, int]:
-    """Cohort leads with an event of `source` after enrolling, by the step credited.
+def first_events_by_step(source: EventSource, campaign_id: int, cohort: Subquery) -> Select[Any]:
+    """Per (enrolled_hour, step_key, channel) credited: leads whose first `source` event it is.
 
     `cohort` has one row per enrollment of campaign `campaign_id`: id, lead_id,
-    enrolled_at. Ids grow with time in every source table, so the lowest id is a
-    lead's first event.
+    enrolled_at, enrolled_hour. Ids grow with time in every source table, so the
+    lowest id is a lead's first event. Step key and channel are NULL when no step
+    could take the credit.
     """
     first = (
-        select(cohort.c.id.label("enrollment_id"), func.min(source.id).label("event_id"))
+        select(
+            cohort.c.id.label("enrollment_id"),
+            cohort.c.enrolled_hour,
+            func.min(source.id).label("event_id"),
+        )
         .join(source.model, source.lead_id == cohort.c.lead_id)
         .where(source.at >= cohort.c.enrolled_at, *source.counts)
-        .group_by(cohort.c.id)
+        .group_by(cohort.c.id, cohort.c.enrolled_hour)
         .subquery("first_event")
     )
     before: list[ColumnElement[bool]] = [
@@ -83,19 +90,27 @@ def first_events_by_step(
     # One lookup per event in ix_messages_campaign_enrollment, which holds every column
     # read here: on Postgres the enrollment's few messages are read from the index alone.
     last_step = (
-        select(Message.step_key)
+        select(Message.id)
         .where(*before)
         .order_by(Message.sent_at.desc(), Message.id.desc())
         .limit(1)
         .scalar_subquery()
     )
     credited = (
-        select(last_step.label("step_key"))
+        select(first.c.enrolled_hour, last_step.label("message_id"))
         .select_from(first)
         .join(source.model, source.id == first.c.event_id)
         .subquery("credited")
     )
-    rows = session.execute(
-        select(credited.c.step_key, func.count()).group_by(credited.c.step_key)
-    ).all()
-    return {key: count for key, count in rows}
+    step = aliased(Message, name="credited_step")
+    return (
+        select(
+            credited.c.enrolled_hour,
+            step.step_key,
+            step.channel,
+            func.count().label(source.counted_as),
+        )
+        .select_from(credited)
+        .outerjoin(step, step.id == credited.c.message_id)
+        .group_by(credited.c.enrolled_hour, step.step_key, step.channel)
+    )

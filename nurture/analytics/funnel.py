@@ -3,6 +3,8 @@
 The console's Results page, its CSV export and `nurture stats` all read this module,
 so they show the same numbers. Everything counts the leads *enrolled* in the period
 (nurture.analytics.period), and what happened to them afterwards, however late.
+The counting itself is nurture.analytics.tally's; the numbers shown are the rollup's,
+as last counted (nurture.analytics.rollup), so the page reads a few stored rows.
 
 The funnel, in distinct leads (each stage counted on its own, so a lead who booked
 by text without opening an email still counts as booked):
@@ -30,17 +32,18 @@ to the funnel's total.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Subquery, case, func, select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from nurture.analytics.attribution import BOOKINGS, OPT_OUTS, REPLIES, first_events_by_step
-from nurture.analytics.message_counts import Scope, bounces_by_step, email_engagement, step_counts
 from nurture.analytics.period import Period
+from nurture.analytics.rollup import counted_at, read_rollup, refresh_results
+from nurture.analytics.tally import NOT_CREDITED, STEP_COUNTS, Tally, count_by_hour, total
 from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import load_version
+from nurture.clock import utcnow
 from nurture.consent.models import Channel
-from nurture.sequences.models import Enrollment
 
 NOT_ATTRIBUTED = "(not attributed)"
 STAGES: tuple[tuple[str, str], ...] = (
@@ -105,6 +108,7 @@ class CampaignResults:
     name: str
     status: str
     period: Period
+    counted_at: datetime | None = None  # when the rollup was counted; None: counted live
     funnel: list[Stage] = field(default_factory=list)
     steps: list[StepResult] = field(default_factory=list)
     # Replies, opt-outs and bookings that came before any step that could take the credit.
@@ -134,56 +138,76 @@ def campaign_choices(session: Session) -> list[Campaign]:
     return list(session.scalars(select(Campaign).order_by(active_first, Campaign.slug)))
 
 
-def campaign_results(session: Session, slug: str, period: Period) -> CampaignResults:
-    """The funnel and per-step results of the campaign `slug`, or UnknownCampaign."""
+def campaign_results(
+    session: Session, slug: str, period: Period, *, now: datetime | None = None
+) -> CampaignResults:
+    """Campaign `slug`'s results as last counted (counted at `now` if never), or UnknownCampaign.
+
+    They come from the rollup (nurture.analytics.rollup); a period whose ends are not
+    whole UTC hours (a clinic in a half-hour zone) is counted live instead.
+    """
+    campaign = _campaign(session, slug)
+    if not period.on_whole_hours():
+        return _live(session, campaign, period)
+    counted = counted_at(session, campaign.id)
+    if counted is None:
+        counted = now or utcnow()
+        refresh_results(session, campaign.id, counted)
+    return _results(session, campaign, period, read_rollup(session, campaign.id, period), counted)
+
+
+def recount_results(session: Session, slug: str, now: datetime) -> None:
+    """Recount campaign `slug` from the live tables, or UnknownCampaign (the caller commits)."""
+    refresh_results(session, _campaign(session, slug).id, now)
+
+
+def live_results(session: Session, slug: str, period: Period) -> CampaignResults:
+    """The results of campaign `slug` counted from the live tables now (no rollup)."""
+    return _live(session, _campaign(session, slug), period)
+
+
+def _campaign(session: Session, slug: str) -> Campaign:
     campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one_or_none()
     if campaign is None:
         raise UnknownCampaign(slug)
-    results = CampaignResults(campaign.slug, campaign.name, campaign.status, period)
-    cohort = enrolled_in(campaign.id, period)
-    bounded = period.since is not None or period.until is not None
-    scope = Scope(campaign.id, cohort, bounded)
+    return campaign
+
+
+def _live(session: Session, campaign: Campaign, period: Period) -> CampaignResults:
+    tally = total(list(count_by_hour(session, campaign.id, period).values()))
+    return _results(session, campaign, period, tally, None)
+
+
+def _results(
+    session: Session,
+    campaign: Campaign,
+    period: Period,
+    tally: Tally,
+    counted: datetime | None,
+) -> CampaignResults:
+    results = CampaignResults(campaign.slug, campaign.name, campaign.status, period, counted)
     steps = _steps(session, campaign)
-    _add_message_counts(session, scope, steps)
-    credited = {
-        column: first_events_by_step(session, source, campaign.id, cohort)
-        for column, source in (
-            ("replies", REPLIES),
-            ("unsubscribes", OPT_OUTS),
-            ("bookings", BOOKINGS),
-        )
-    }
-    for column, by_step in credited.items():
-        for key, count in by_step.items():
-            row = steps.get(key or "", results.not_attributed)
-            setattr(row, column, getattr(row, column) + count)
+    # Sorted, so steps only an older version had come after the current ones, by key.
+    for (key, channel), tallied in sorted(tally.steps.items()):
+        if key == NOT_CREDITED:
+            row = results.not_attributed
+        else:
+            row = steps.setdefault(key, StepResult(key, channel))
+        for name in STEP_COUNTS:
+            setattr(row, name, getattr(row, name) + getattr(tallied, name))
+        if channel == Channel.EMAIL:
+            row.email_delivered += tallied.delivered
     results.steps = list(steps.values())
-    enrolled = session.scalar(select(func.count()).select_from(cohort)) or 0
-    emailed, opened, clicked = email_engagement(session, scope)
     counts = {
-        "enrolled": enrolled,
-        "emailed": emailed,
-        "opened": opened,
-        "clicked": clicked,
-        "replied": sum(credited["replies"].values()),
-        "booked": sum(credited["bookings"].values()),
+        "enrolled": tally.enrolled,
+        "emailed": tally.emailed,
+        "opened": tally.opened,
+        "clicked": tally.clicked,
+        "replied": sum(row.replies for row in tally.steps.values()),
+        "booked": sum(row.bookings for row in tally.steps.values()),
     }
-    results.funnel = [Stage(key, label, counts[key], enrolled) for key, label in STAGES]
+    results.funnel = [Stage(key, label, counts[key], tally.enrolled) for key, label in STAGES]
     return results
-
-
-def enrolled_in(campaign_id: int, period: Period) -> Subquery:
-    """The campaign's enrollments (one per lead) whose enrolment falls in the period."""
-    conditions: list[ColumnElement[bool]] = [Enrollment.campaign_id == campaign_id]
-    if (start := period.start()) is not None:
-        conditions.append(Enrollment.enrolled_at >= start)
-    if (end := period.end()) is not None:
-        conditions.append(Enrollment.enrolled_at < end)
-    return (
-        select(Enrollment.id, Enrollment.lead_id, Enrollment.enrolled_at)
-        .where(*conditions)
-        .subquery("cohort")
-    )
 
 
 def _steps(session: Session, campaign: Campaign) -> dict[str, StepResult]:
@@ -192,17 +216,3 @@ def _steps(session: Session, campaign: Campaign) -> dict[str, StepResult]:
         return {}
     spec = load_version(session, campaign.current_version_id).spec
     return {step.key: StepResult(step.key, step.channel.value) for step in spec.steps}
-
-
-def _add_message_counts(session: Session, scope: Scope, steps: dict[str, StepResult]) -> None:
-    bounces = bounces_by_step(session, scope)
-    # Steps only an older version had come after the current ones, by key.
-    for counts in step_counts(session, scope):
-        step = steps.setdefault(counts.key, StepResult(counts.key, counts.channel))
-        step.sent += counts.sent
-        step.delivered += counts.delivered
-        step.opened += counts.opened
-        step.clicked += counts.clicked
-        step.bounces += bounces.get((counts.key, counts.channel), 0)
-        if counts.channel == Channel.EMAIL:
-            step.email_delivered += counts.delivered

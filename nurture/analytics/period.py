@@ -37,6 +37,17 @@ class Period:
         """The first enrolment moment no longer counted (UTC), or None for no upper bound."""
         return _midnight(self.until, self.zone)
 
+    def on_whole_hours(self) -> bool:
+        """Whether both ends fall on a whole UTC hour, so hourly counts add up to it exactly.
+
+        Midnight in a zone whose UTC offset is a whole number of hours (every US zone)
+        is a whole UTC hour; in India (+05:30) or Nepal (+05:45) it is not.
+        """
+        return all(
+            moment is None or (moment.minute, moment.second, moment.microsecond) == (0, 0, 0)
+            for moment in (self.start(), self.end())
+        )
+
     def describe(self) -> str:
         """'enrolled from 2 Nov 2026, before 9 Nov 2026', for headings and exports."""
         if self.since is None and self.until is None:

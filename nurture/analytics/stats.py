@@ -1,7 +1,7 @@
 """How each campaign is doing: enrollments by outcome, and each step's messages by status.
 
 Plain queries returning plain values. With a Period, only the leads enrolled in it
-count (nurture.analytics.funnel.enrolled_in), as on the Results page.
+count (nurture.analytics.cohort.enrolled_in), as on the Results page.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Subquery, func, select
 from sqlalchemy.orm import Session
 
-from nurture.analytics.funnel import UnknownCampaign, enrolled_in
+from nurture.analytics.cohort import enrolled_in
+from nurture.analytics.funnel import UnknownCampaign
 from nurture.analytics.period import Period
 from nurture.booking.service import EXIT_REASON
 from nurture.campaigns.models import Campaign

@@ -1,7 +1,8 @@
 """`nurture stats`: each campaign's funnel and per-step results, and its messages by status.
 
 The funnel and per-step numbers come from nurture.analytics.funnel and are printed
-through nurture.analytics.report, exactly as the console's Results page shows them.
+through nurture.analytics.report, exactly as the console's Results page shows them:
+the command recounts the rollup first, so they are exact when printed.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from nurture.analytics.export import write_results_csv
-from nurture.analytics.funnel import CampaignResults, campaign_results
+from nurture.analytics.funnel import CampaignResults, campaign_results, recount_results
 from nurture.analytics.period import Period, PeriodError, parse_period
 from nurture.analytics.report import FUNNEL_HEADERS, STEP_HEADERS, funnel_cells, step_rows
 from nurture.analytics.stats import STATUS_ORDER, CampaignStats, UnknownCampaign, campaign_stats
-from nurture.cli.context import load_settings, needs_database, sessions
+from nurture.cli.context import cli_clock, load_settings, needs_database, sessions
 from nurture.cli.output import STATUS_STYLE, console, fail
 from nurture.messages.models import MessageStatus
 
@@ -111,11 +112,17 @@ def stats(
 ) -> None:
     """Funnel and per-step results, enrollments by outcome, messages by status."""
     period = _period(since, until)
-    with sessions()() as session:
+    factory, now = sessions(), cli_clock().now()
+    with factory() as session:
         try:
             overview = campaign_stats(session, campaign, period)
         except UnknownCampaign:
             fail(f"no campaign has the slug {campaign!r} (see `nurture campaigns list`)")
+    # Recount first: what is printed is exact now, and the Results page shows the same.
+    for item in overview:
+        with factory.begin() as session:
+            recount_results(session, item.slug, now)
+    with factory() as session:
         results = [campaign_results(session, item.slug, period) for item in overview]
     if as_csv:
         for index, result in enumerate(results):

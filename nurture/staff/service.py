@@ -19,7 +19,14 @@ FAILURE_WINDOW = timedelta(minutes=15)
 
 
 class StaffError(ValueError):
-    """A staff account request that cannot be carried out; the message says why."""
+    """A staff account request that cannot be carried out; the message says why.
+
+    `problems` names the form field each reason belongs to, for pages that show them.
+    """
+
+    def __init__(self, message: str, problems: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or {}
 
 
 class TooManyAttempts(Exception):
@@ -80,6 +87,27 @@ def find_user(session: Session, email: str) -> StaffUser | None:
     return session.scalar(select(StaffUser).where(StaffUser.email == address))
 
 
+def new_account_problems(session: Session, email: str, role: str, password: str) -> dict[str, str]:
+    """What stops this account from being created, by field (email, role, password)."""
+    problems: dict[str, str] = {}
+    try:
+        address = normalise_email(email)
+    except ValueError as exc:
+        problems["email"] = f"{email!r} is not an email address: {exc}"
+    else:
+        if session.scalar(select(StaffUser.id).where(StaffUser.email == address)) is not None:
+            problems["email"] = f"a staff account for {address} already exists"
+    try:
+        parse_role(role)
+    except StaffError as exc:
+        problems["role"] = str(exc)
+    try:
+        check_strength(password)
+    except ValueError as exc:
+        problems["password"] = str(exc)
+    return problems
+
+
 def create_user(
     session: Session,
     email: str,
@@ -90,17 +118,10 @@ def create_user(
     name: str = "",
 ) -> StaffUser:
     """A new account, with the creation in the audit log; StaffError when it cannot be."""
-    try:
-        address = normalise_email(email)
-    except ValueError as exc:
-        raise StaffError(f"{email!r} is not an email address: {exc}") from None
-    chosen = parse_role(role)
-    try:
-        check_strength(password)
-    except ValueError as exc:
-        raise StaffError(str(exc)) from None
-    if session.scalar(select(StaffUser.id).where(StaffUser.email == address)) is not None:
-        raise StaffError(f"a staff account for {address} already exists")
+    problems = new_account_problems(session, email, role, password)
+    if problems:
+        raise StaffError("; ".join(problems.values()), problems)
+    address, chosen = normalise_email(email), parse_role(role)
     user = StaffUser(
         email=address,
         name=name.strip()[:100],
@@ -169,4 +190,62 @@ def authenticate(
         # Stored hashes follow argon2-cffi's parameters as they are raised over time.
         user.password_hash = hash_password(password)
     record_audit(session, Actor.of(user, ip), "login", now, address)
+    return user
+
+
+def _account(session: Session, user_id: int) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise StaffError(f"there is no staff account {user_id}")
+    return user
+
+
+def account_target(user: StaffUser) -> str:
+    """How the audit log names an account an action was done to (an id, not an address)."""
+    return f"staff:{user.id}"
+
+
+def set_disabled(
+    session: Session, user_id: int, disabled: bool, now: datetime, actor: Actor
+) -> StaffUser:
+    """Disable (signed out at the next request) or re-enable an account, audited.
+
+    Nobody may disable themselves: a clinic must never lock out its last admin by accident.
+    """
+    user = _account(session, user_id)
+    if disabled and actor.id == user.id:
+        raise StaffError("you cannot disable your own account; ask another admin")
+    if user.disabled != disabled:
+        user.disabled = disabled
+        action = "user.disabled" if disabled else "user.enabled"
+        record_audit(session, actor, action, now, account_target(user))
+    return user
+
+
+def change_role(
+    session: Session, user_id: int, role: str, now: datetime, actor: Actor
+) -> StaffUser:
+    """Give an account another role, audited; an admin cannot demote themselves."""
+    user = _account(session, user_id)
+    chosen = parse_role(role)
+    if actor.id == user.id and chosen is not Role.ADMIN:
+        raise StaffError("you cannot take the admin role from yourself; ask another admin")
+    if user.role != chosen.value:
+        detail = {"old": user.role, "new": chosen.value}
+        user.role = chosen.value
+        record_audit(session, actor, "user.role_changed", now, account_target(user), detail)
+    return user
+
+
+def reset_password(
+    session: Session, user_id: int, password: str, now: datetime, actor: Actor
+) -> StaffUser:
+    """Set a new password (the same strength rule as at creation), audited."""
+    user = _account(session, user_id)
+    try:
+        check_strength(password)
+    except ValueError as exc:
+        raise StaffError(str(exc)) from None
+    user.password_hash = hash_password(password)
+    record_audit(session, actor, "user.password_reset", now, account_target(user))
     return user

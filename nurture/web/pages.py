@@ -1,4 +1,8 @@
-"""HTML pages: one autoescaping Jinja environment, with the clinic in every page."""
+"""HTML pages: one autoescaping Jinja environment, with the clinic in every page.
+
+The clinic comes from the request's settings, so a name or phone saved on the clinic
+settings page shows on the next page rendered.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from starlette.templating import Jinja2Templates
 
 from nurture.config import Settings
 from nurture.messages.render import Clinic
+from nurture.web.deps import request_settings
 
 
 def display_phone(number: str) -> str:
@@ -33,8 +38,12 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         lstrip_blocks=True,
     )
     environment.filters["phone"] = display_phone
-    clinic = Clinic(settings.clinic_name, settings.clinic_phone, settings.clinic_address)
-    return Jinja2Templates(env=environment, context_processors=[lambda _: {"clinic": clinic}])
+    return Jinja2Templates(env=environment, context_processors=[_clinic])
+
+
+def _clinic(request: Request) -> dict[str, Any]:
+    settings = request_settings(request)
+    return {"clinic": Clinic(settings.clinic_name, settings.clinic_phone, settings.clinic_address)}
 
 
 def render(

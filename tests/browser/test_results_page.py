@@ -63,4 +63,10 @@ def test_the_funnel_shows_a_labelled_bar_for_each_stage_with_the_campaigns_leads
     expect(page.locator("#step-results tbody tr[data-step='welcome-article']")).to_contain_text(
         "email"
     )
+    # "Recount now" counts again and comes back to the same campaign.
+    expect(page.locator("#counted-at")).to_contain_text("recounted every 5 minutes")
+    page.get_by_role("button", name="Recount now").click()
+    expect(page).to_have_url(re.compile(rf"/admin/results\?campaign={SLUG}"))
+    expect(page.locator(".notice")).to_contain_text("Results recounted")
+    assert funnel_leads(page, "Enrolled") == str(enrolled_in(console_site, SLUG))
     screenshot(page, "results")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.preview import Draft, FieldProblem, preview_step
 from nurture.config import Settings

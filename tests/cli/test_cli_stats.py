@@ -55,6 +55,19 @@ def test_stats_show_outcomes_statuses_and_skip_reasons(
     assert "welcome-article: 1 × exit goal reached: screening booked" in output
 
 
+def test_stats_recount_before_printing_so_a_new_lead_shows_at_once(
+    nurture: Invoke, synced: None
+) -> None:
+    def enrolled() -> int:
+        _, funnel, _ = csv_blocks(succeeded(nurture("stats", "--campaign", SLUG, "--csv")))
+        return int(funnel[1][1])
+
+    succeeded(nurture("leads", "add", "--email", "ann@example.com", "--first-name", "Ann"))
+    assert enrolled() == 1
+    succeeded(nurture("leads", "add", "--email", "bo@example.com", "--first-name", "Bo"))
+    assert enrolled() == 2
+
+
 def test_stats_for_an_unknown_campaign_is_a_clear_error(nurture: Invoke, synced: None) -> None:
     output = failed_cleanly(nurture("stats", "--campaign", "knees"))
     assert "no campaign has the slug 'knees'" in output

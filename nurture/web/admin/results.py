@@ -1,15 +1,18 @@
 """Console pages: a campaign's results (funnel, per-step table, charts) and their CSV export.
 
-The numbers come from nurture.analytics.funnel, the same function `nurture stats` uses.
+The numbers come from nurture.analytics.funnel, the same function `nurture stats` uses:
+the rollup as last counted, which "Recount now" counts again on the spot.
 """
 
 from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.responses import PlainTextResponse, Response
 
@@ -20,15 +23,17 @@ from nurture.analytics.funnel import (
     UnknownCampaign,
     campaign_choices,
     campaign_results,
+    recount_results,
 )
 from nurture.analytics.period import Period, PeriodError, parse_period
 from nurture.analytics.report import FUNNEL_HEADERS, STEP_HEADERS, funnel_cells, step_rows
 from nurture.campaigns.models import Campaign
 from nurture.config import Settings
+from nurture.staff.service import record_audit
 from nurture.web.admin.auth import check_csrf
-from nurture.web.admin.deps import ResultsUser
-from nurture.web.admin.pages import NO_STORE, admin_page
-from nurture.web.deps import SessionDep, SettingsDep
+from nurture.web.admin.deps import ResultsUser, actor
+from nurture.web.admin.pages import NO_STORE, admin_page, redirect_with_notice
+from nurture.web.deps import ClockDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(check_csrf)])
 
@@ -48,7 +53,14 @@ class Choice:
     status_code: int = 200
 
 
-def _choose(session: Session, settings: Settings, campaign: str, since: str, until: str) -> Choice:
+def _choose(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    campaign: str,
+    since: str,
+    until: str,
+) -> Choice:
     campaigns = campaign_choices(session)
     slug = campaign.strip() or (campaigns[0].slug if campaigns else None)
     choice = Choice(slug, campaigns)
@@ -61,7 +73,8 @@ def _choose(session: Session, settings: Settings, campaign: str, since: str, unt
     if slug is None or choice.problems:
         return choice
     try:
-        choice.results = campaign_results(session, slug, period)
+        choice.results = campaign_results(session, slug, period, now=now)
+        session.commit()  # a campaign never counted before was counted just now: keep it
     except UnknownCampaign:
         choice.problems["campaign"] = "no campaign has that name; pick one from the list"
         choice.status_code = 404
@@ -74,12 +87,13 @@ def results_page(
     user: ResultsUser,
     session: SessionDep,
     settings: SettingsDep,
+    clock: ClockDep,
     campaign: str = "",
     since: str = "",
     until: str = "",
 ) -> Response:
     """A campaign's funnel and per-step results for leads enrolled in the chosen period."""
-    choice = _choose(session, settings, campaign, since, until)
+    choice = _choose(session, settings, clock.now(), campaign, since, until)
     results = choice.results
     context: dict[str, Any] = {
         "campaigns": choice.campaigns,
@@ -95,6 +109,7 @@ def results_page(
         "funnel_chart": funnel_chart(results) if results else None,
         "step_chart": step_chart(results) if results else None,
         "export_query": {"campaign": choice.slug or "", "since": since, "until": until},
+        "counted": counted_text(results.counted_at, settings) if results else "",
     }
     return admin_page(
         request,
@@ -111,12 +126,13 @@ def results_csv(
     user: ResultsUser,
     session: SessionDep,
     settings: SettingsDep,
+    clock: ClockDep,
     campaign: str = "",
     since: str = "",
     until: str = "",
 ) -> Response:
     """The funnel and per-step table as a CSV download: the page's numbers exactly."""
-    choice = _choose(session, settings, campaign, since, until)
+    choice = _choose(session, settings, clock.now(), campaign, since, until)
     if choice.results is None:
         problems = choice.problems or {"campaign": "there are no campaigns yet"}
         text = "\n".join(
@@ -132,3 +148,46 @@ def results_csv(
         "Content-Disposition": f'attachment; filename="{csv_filename(choice.results)}"',
     }
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.post("/results/recount")
+def recount(
+    request: Request,
+    user: ResultsUser,
+    session: SessionDep,
+    clock: ClockDep,
+    campaign: Annotated[str, Form()] = "",
+    since: Annotated[str, Form()] = "",
+    until: Annotated[str, Form()] = "",
+) -> Response:
+    """Count the campaign's results again from the live tables, then show them as filtered."""
+    back = "/admin/results?" + urlencode({"campaign": campaign, "since": since, "until": until})
+    now = clock.now()
+    try:
+        recount_results(session, campaign.strip(), now)
+    except UnknownCampaign:
+        session.rollback()
+        return redirect_with_notice(request, back, "Not recounted: no campaign has that name.")
+    record_audit(session, actor(request, user), "results.recount", now, campaign.strip())
+    session.commit()
+    return redirect_with_notice(request, back, "Results recounted just now.")
+
+
+def counted_text(counted_at: datetime | None, settings: Settings) -> str:
+    """'Counted at 2 Nov 2026, 09:15 CST · recounted every 5 minutes', in the clinic's time."""
+    if counted_at is None:
+        return (
+            "Counted just now from the live tables (the clinic's zone is not a whole hour off UTC)"
+        )
+    local = counted_at.astimezone(settings.clinic_zone)
+    return (
+        f"Counted at {local.day} {local:%b %Y, %H:%M %Z} · "
+        f"recounted every {_every(settings.results_refresh_seconds)}"
+    )
+
+
+def _every(seconds: float) -> str:
+    if seconds % 60:
+        return f"{seconds:g} seconds"
+    minutes = int(seconds // 60)
+    return "minute" if minutes == 1 else f"{minutes} minutes"

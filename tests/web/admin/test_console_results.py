@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
+from nurture.analytics.models import ResultsRefresh
+from nurture.booking.service import book_screening
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import sync_campaign
 from nurture.clock import ManualClock
 from nurture.config import Settings
+from nurture.leads.models import Lead
+from nurture.staff.models import AuditEntry
 from tests.analytics.reading import csv_blocks, page_table, svg_chart
 from tests.analytics.scenario import (
     FUNNEL_ALL,
@@ -22,7 +27,7 @@ from tests.analytics.scenario import (
     seed_results,
 )
 from tests.support import Database
-from tests.web.admin.console import sign_in_as
+from tests.web.admin.console import post_form, sign_in_as
 from tests.web.page_parsing import form_fields, text_by_id
 
 SLUG = "hamstring-sciatica"
@@ -259,3 +264,67 @@ def test_admins_can_see_results(
 ) -> None:
     sign_in_as(client, db, clock, "admin")
     assert client.get("/admin/results").status_code == 200
+
+
+def test_the_page_says_when_its_numbers_were_counted_in_the_clinics_time(
+    client: TestClient, clock: ManualClock, history: None, marketing: str
+) -> None:
+    assert clock.now() == datetime(2026, 11, 5, 16, 0, tzinfo=UTC)
+    page = client.get("/admin/results")
+    assert text_by_id(page.text, "counted-at") == (
+        "Counted at 5 Nov 2026, 10:00 CST · recounted every 5 minutes"
+    )
+
+
+def test_recount_now_shows_a_booking_made_since_and_keeps_the_filters(
+    client: TestClient,
+    db: Database,
+    clock: ManualClock,
+    settings: Settings,
+    history: None,
+    marketing: str,
+) -> None:
+    filters = {"campaign": SLUG, "since": "2026-11-02", "until": "2026-11-09"}
+    first = client.get("/admin/results", params=filters)
+    assert funnel_of(page_table(first.text, "funnel-table"))["Booked"] == 2
+    with db.factory.begin() as session:
+        fay = session.scalars(select(Lead.id).where(Lead.email == "fay@example.com")).one()
+        book_screening(session, fay, source="test", now=clock.now())
+    clock.advance(timedelta(minutes=2))
+
+    stale = client.get("/admin/results", params=filters)
+    assert funnel_of(page_table(stale.text, "funnel-table"))["Booked"] == 2
+    form = form_fields(stale.text.split('action="/admin/results/recount"')[1])
+    assert {name: form[name] for name in filters} == filters
+
+    response = post_form(client, "/admin/results/recount", marketing, filters)
+    assert response.status_code == 303
+    assert response.headers["location"] == (
+        "/admin/results?campaign=hamstring-sciatica&since=2026-11-02&until=2026-11-09"
+    )
+    fresh = client.get(response.headers["location"])
+    assert funnel_of(page_table(fresh.text, "funnel-table"))["Booked"] == 3
+    assert "10:02 CST" in text_by_id(fresh.text, "counted-at")
+    assert "Results recounted" in fresh.text
+    with db.factory() as session:
+        entry = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())).first()
+    assert entry is not None and (entry.action, entry.target) == ("results.recount", SLUG)
+
+
+def test_front_desk_staff_cannot_recount(
+    client: TestClient, db: Database, clock: ManualClock, campaign: int
+) -> None:
+    token = sign_in_as(client, db, clock, "frontdesk")
+    response = post_form(client, "/admin/results/recount", token, {"campaign": SLUG})
+    assert response.status_code == 403
+    with db.factory() as session:
+        assert session.scalar(select(func.count()).select_from(ResultsRefresh)) == 0
+
+
+def test_recount_without_the_csrf_token_is_refused(
+    client: TestClient, db: Database, campaign: int, marketing: str
+) -> None:
+    response = client.post("/admin/results/recount", data={"campaign": SLUG})
+    assert response.status_code == 403
+    with db.factory() as session:
+        assert session.scalar(select(func.count()).select_from(ResultsRefresh)) == 0
