@@ -30,6 +30,9 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
     disabled: Mapped[bool] = mapped_column(default=False)
+    # Session cookies carry the epoch they were issued in; signing out or a new password
+    # moves it on, so every earlier copy of the cookie stops working at once.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class AuditEntry(Base):

@@ -200,6 +200,11 @@ def _account(session: Session, user_id: int) -> StaffUser:
     return user
 
 
+def end_sessions(user: StaffUser) -> None:
+    """Sign the account out everywhere: cookies issued before now stop working."""
+    user.session_epoch += 1
+
+
 def account_target(user: StaffUser) -> str:
     """How the audit log names an account an action was done to (an id, not an address)."""
     return f"staff:{user.id}"
@@ -247,5 +252,6 @@ def reset_password(
     except ValueError as exc:
         raise StaffError(str(exc)) from None
     user.password_hash = hash_password(password)
+    end_sessions(user)  # whoever knew the old password is signed out
     record_audit(session, actor, "user.password_reset", now, account_target(user))
     return user

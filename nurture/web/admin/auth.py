@@ -1,8 +1,9 @@
 """Who is signed in to the admin console, what their role opens, and CSRF protection.
 
 The session is a cookie signed with the secret key (itsdangerous), scoped to /admin:
-it holds the staff id and the session's CSRF token, nothing personal. Every request
-reloads the account, so a disabled account is signed out at once.
+it holds the staff id, the session's CSRF token and the account's session epoch, nothing
+personal. Every request reloads the account, so a disabled account is signed out at
+once, and signing out (or a new password) moves the epoch on, ending every copy.
 """
 
 from __future__ import annotations
@@ -37,11 +38,14 @@ class AdminSession:
 
     user_id: int | None
     csrf: str
+    epoch: int = 0  # the account's session_epoch when it signed in
 
     @classmethod
-    def start(cls, user_id: int | None = None) -> AdminSession:
+    def start(cls, user: StaffUser | None = None) -> AdminSession:
         """A session with a fresh CSRF token (a new one at sign-in stops session fixation)."""
-        return cls(user_id, secrets.token_urlsafe(32))
+        if user is None:
+            return cls(None, secrets.token_urlsafe(32))
+        return cls(user.id, secrets.token_urlsafe(32), user.session_epoch)
 
 
 class SignInRequired(Exception):
@@ -67,17 +71,21 @@ def read_session(request: Request) -> AdminSession | None:
         return None
     try:
         data: Any = _serializer(get_app_settings(request)).loads(raw, max_age=SESSION_MAX_AGE)
-        user_id, csrf = data["u"], data["c"]
-    except (BadSignature, KeyError, TypeError):
+        user_id, csrf, epoch = data["u"], data["c"], data.get("e", 0)
+    except (BadSignature, KeyError, TypeError, AttributeError):
         return None
     if not isinstance(csrf, str) or not (user_id is None or isinstance(user_id, int)):
         return None
-    return AdminSession(user_id, csrf)
+    if not isinstance(epoch, int):
+        return None
+    return AdminSession(user_id, csrf, epoch)
 
 
 def write_session(response: Response, settings: Settings, session: AdminSession) -> None:
     """Set the session cookie: HttpOnly, SameSite=Lax, and Secure in production."""
-    value = _serializer(settings).dumps({"u": session.user_id, "c": session.csrf})
+    value = _serializer(settings).dumps(
+        {"u": session.user_id, "c": session.csrf, "e": session.epoch}
+    )
     response.set_cookie(
         COOKIE,
         value,
@@ -101,12 +109,14 @@ def clear_session(response: Response, settings: Settings) -> None:
 
 
 def current_user(request: Request, session: SessionDep) -> StaffUser | None:
-    """The signed-in, enabled account, or None."""
+    """The signed-in, enabled account whose sessions have not been ended since, or None."""
     admin_session = read_session(request)
     if admin_session is None or admin_session.user_id is None:
         return None
     user = session.get(StaffUser, admin_session.user_id)
-    return user if user is not None and not user.disabled else None
+    if user is None or user.disabled or user.session_epoch != admin_session.epoch:
+        return None
+    return user
 
 
 def require_role(*roles: Role) -> Callable[[Request, SessionDep], StaffUser]:

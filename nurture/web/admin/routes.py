@@ -10,7 +10,13 @@ from starlette.responses import RedirectResponse, Response
 from nurture.config import Settings
 from nurture.staff.models import StaffUser
 from nurture.staff.sections import roles_for, sections_for
-from nurture.staff.service import Actor, TooManyAttempts, authenticate, record_audit
+from nurture.staff.service import (
+    Actor,
+    TooManyAttempts,
+    authenticate,
+    end_sessions,
+    record_audit,
+)
 from nurture.web.admin.auth import (
     CSRF_FIELD,
     AdminSession,
@@ -105,7 +111,7 @@ def login(
             status_code=401,
         )
     response = RedirectResponse(safe_next(next), status_code=303)
-    write_session(response, settings, AdminSession.start(user.id))
+    write_session(response, settings, AdminSession.start(user))
     return response
 
 
@@ -117,6 +123,7 @@ def logout(
     user = current_user(request, session)
     if user is not None:
         actor = Actor.of(user, _client_ip(request))
+        end_sessions(user)  # a copied or stolen cookie dies with this one
         record_audit(session, actor, "logout", clock.now(), user.email)
         session.commit()
     response = RedirectResponse("/admin/login", status_code=303)

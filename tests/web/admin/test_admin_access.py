@@ -14,10 +14,11 @@ from sqlalchemy import select
 from nurture.clock import ManualClock
 from nurture.config import get_settings
 from nurture.staff.models import AuditEntry
+from nurture.staff.service import reset_password
 from nurture.web.admin.auth import COOKIE
 from nurture.web.app import create_app
 from nurture.web.deps import get_session_factory
-from tests.staff.accounts import PASSWORD, staff_user
+from tests.staff.accounts import PASSWORD, SETUP, staff_user
 from tests.support import Database
 from tests.web.page_parsing import form_fields, text_by_id
 
@@ -228,3 +229,29 @@ def test_session_cookie_is_secure_in_production(
         morsel = session_cookie(response)[COOKIE]
         assert morsel["secure"] is True and morsel["httponly"] is True
         assert client.get("/admin").status_code == 200
+
+
+def test_a_copied_session_cookie_stops_working_once_its_owner_signs_out(
+    client: TestClient, app: FastAPI, db: Database, clock: ManualClock
+) -> None:
+    staff_user(db, clock)
+    sign_in(client)
+    copied = client.cookies[COOKIE]
+    token = form_fields(client.get("/admin").text)["csrf_token"]
+    client.post("/admin/logout", data={"csrf_token": token})
+    with TestClient(app, follow_redirects=False, cookies={COOKIE: copied}) as thief:
+        assert thief.get("/admin").status_code == 303
+        assert thief.get("/admin/api/me").status_code == 401
+
+
+def test_a_new_password_signs_out_sessions_opened_with_the_old_one(
+    client: TestClient, db: Database, clock: ManualClock
+) -> None:
+    user_id = staff_user(db, clock)
+    sign_in(client)
+    assert client.get("/admin").status_code == 200
+    with db.factory.begin() as session:
+        reset_password(session, user_id, "a brand new long passphrase", clock.now(), SETUP)
+    assert client.get("/admin").status_code == 303
+    assert sign_in(client, password="a brand new long passphrase").status_code == 303
+    assert client.get("/admin").status_code == 200
