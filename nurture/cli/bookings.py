@@ -20,7 +20,7 @@ from nurture.booking.availability import (
 )
 from nurture.booking.models import Booking, BookingStatus
 from nurture.booking.service import UnknownBooking, bookings_on, cancel_booking
-from nurture.cli.context import cli_clock, load_settings, needs_database, sessions
+from nurture.cli.context import cli_clock, clinic_settings, needs_database, sessions
 from nurture.cli.output import console, fail, local_time
 from nurture.leads.models import Lead
 
@@ -58,7 +58,7 @@ def list_bookings(
     cancelled: Annotated[bool, typer.Option(help="Include cancelled bookings.")] = False,
 ) -> None:
     """Screenings on one day, or every upcoming one (and call-back requests)."""
-    settings = load_settings()
+    settings = clinic_settings()
     zone = settings.clinic_zone
     now = cli_clock().now()
     chosen = _day(day, now.astimezone(zone).date())
@@ -103,7 +103,7 @@ def list_bookings(
 @needs_database
 def cancel(booking_id: Annotated[int, typer.Argument(help="The booking's id (see list).")]) -> None:
     """Cancel a booking: its seat is freed and the lead is told."""
-    settings = load_settings()
+    settings = clinic_settings()
     factory, now = sessions(), cli_clock().now()
     with factory.begin() as session:
         existing = session.get(Booking, booking_id)
@@ -138,7 +138,7 @@ def _summary(availability: Availability, zone: str) -> str:
 @needs_database
 def show_availability() -> None:
     """Print the availability as YAML (edit it and load it back with `set --file`)."""
-    settings = load_settings()
+    settings = clinic_settings()
     factory, now = sessions(), cli_clock().now()
     with factory.begin() as session:
         availability = load_availability(session, settings, now)
@@ -154,7 +154,7 @@ def set_availability(
     ],
 ) -> None:
     """Replace the availability; bookings already made keep their times."""
-    settings = load_settings()
+    settings = clinic_settings()
     try:
         availability = read_availability_file(file)
     except AvailabilityError as exc:

@@ -26,7 +26,7 @@ from nurture.campaigns.models import Campaign, CampaignStatus, CampaignVersion
 from nurture.campaigns.spec import StepSpec
 from nurture.campaigns.sync import load_version
 from nurture.campaigns.validate import sample_context
-from nurture.cli.context import cli_actor, cli_clock, load_settings, needs_database, sessions
+from nurture.cli.context import cli_actor, cli_clock, clinic_settings, needs_database, sessions
 from nurture.cli.output import console, fail, local_time
 from nurture.cli.plan import plan_steps
 from nurture.cli.tables import entry
@@ -106,7 +106,7 @@ def _report(check: CampaignCheck) -> None:
 
 
 def _check_all(paths: list[Path] | None) -> list[CampaignCheck]:
-    settings = load_settings()
+    settings = clinic_settings()
     checks = [
         check_campaign(folder, settings.templates_dir) for folder in _folders(settings, paths)
     ]
@@ -191,7 +191,7 @@ def preview(
     first_name: Annotated[str, typer.Option(help="The sample lead's first name.")] = "Jordan",
 ) -> None:
     """Render one step for a sample lead, exactly as it would be sent."""
-    settings = load_settings()
+    settings = clinic_settings()
     definition = _find_definition(settings, slug)
     step = _find_step(definition, step_key)
     context = _sample_context(settings, definition, first_name)
@@ -250,7 +250,7 @@ def timeline(
     ] = None,
 ) -> None:
     """When each step would reach a lead who signs up at --start (the dispatcher's maths)."""
-    settings = load_settings()
+    settings = clinic_settings()
     zone = valid_zone(timezone)
     if zone is None:
         fail(f"--timezone {timezone!r} is not an IANA time zone, e.g. America/Chicago")
@@ -286,7 +286,7 @@ def timeline(
 @needs_database
 def list_campaigns() -> None:
     """The campaigns in the database, their current version and enrollments."""
-    settings = load_settings()
+    settings = clinic_settings()
     on_disk: dict[str, str] = {}
     for folder in campaign_dirs(settings.templates_dir):
         check = check_campaign(folder, settings.templates_dir)
@@ -397,7 +397,7 @@ def import_campaign(
     path: Annotated[Path, typer.Argument(help="A campaign .zip or a campaign folder.")],
 ) -> None:
     """Check a campaign zip or folder as `sync` does; store a new draft or a new version."""
-    settings = load_settings()
+    settings = clinic_settings()
     if not path.exists():
         fail(f"{path} does not exist")
     with sessions().begin() as session:

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from nurture.cli.context import load_settings, needs_database, sessions
+from nurture.cli.context import clinic_settings, needs_database, sessions
 from nurture.cli.output import console, fail, local_time
 from nurture.consent.audit import UnknownContact, consent_report, find_by_contact, write_ledger_csv
 
@@ -23,7 +23,7 @@ def show(
     contact: Annotated[str, typer.Argument(help="The lead's email address or phone number.")],
 ) -> None:
     """Consent in force per channel, every ledger row behind it, and suppressions."""
-    settings = load_settings()
+    settings = clinic_settings()
     with sessions()() as session:
         try:
             report = consent_report(session, find_by_contact(session, contact))

@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.cli.output import fail
+from nurture.clinic.profile import current_settings
 from nurture.clock import Clock, anchored_clock
 from nurture.config import Settings, get_settings
 from nurture.db import get_sessionmaker
@@ -32,6 +33,19 @@ def load_settings() -> Settings:
             for e in exc.errors()
         )
         fail(f"the configuration is not valid: {problems}")
+
+
+def clinic_settings() -> Settings:
+    """The settings with the clinic settings staff saved in the console laid over them.
+
+    Before the database exists (or is migrated) the environment's values are used; the
+    commands that need the database say so themselves.
+    """
+    base = load_settings()
+    try:
+        return current_settings(get_sessionmaker(), base)
+    except (OperationalError, ProgrammingError):
+        return base
 
 
 def sessions() -> sessionmaker[Session]:

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 
-from nurture.cli.context import cli_clock, load_settings, needs_database, sessions
+from nurture.cli.context import cli_clock, clinic_settings, needs_database, sessions
 from nurture.cli.output import console, fail, local_time
 from nurture.leads.models import Lead
 from nurture.replies.inbox import UnknownInboxItem, resolve_inbox_item
@@ -24,7 +24,7 @@ def list_items(
     all_items: Annotated[bool, typer.Option("--all", help="Include resolved items.")] = False,
 ) -> None:
     """Open items newest first, with the latest message from each person."""
-    settings = load_settings()
+    settings = clinic_settings()
     with sessions()() as session:
         query = select(InboxItem, Lead).outerjoin(Lead, Lead.id == InboxItem.lead_id)
         if not all_items:

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from nurture.cli.context import cli_actor, cli_clock, load_settings, needs_database, sessions
+from nurture.cli.context import cli_actor, cli_clock, clinic_settings, needs_database, sessions
 from nurture.cli.output import console, fail
 from nurture.leads.import_file import (
     FIELDS,
@@ -55,7 +55,7 @@ def import_leads(
 
     Exits 1 when no row could be imported.
     """
-    settings = load_settings()
+    settings = clinic_settings()
     try:
         csv_file = read_csv(file.read_bytes())
         chosen = apply_overrides(csv_file.headers, guess_mapping(csv_file.headers), mapping or [])

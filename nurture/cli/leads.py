@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from nurture.booking.models import BookingStatus
 from nurture.booking.service import book_screening
-from nurture.cli.context import cli_clock, load_settings, needs_database, sessions
+from nurture.cli.context import cli_clock, clinic_settings, needs_database, sessions
 from nurture.cli.lead_import import import_leads
 from nurture.cli.output import console, fail, local_time
 from nurture.cli.tables import timeline_view
@@ -73,7 +73,7 @@ def add(
     article: Annotated[str, typer.Option(help="The article they asked for.")] = DEFAULT_ARTICLE,
 ) -> None:
     """Enter a lead by hand (they agreed to email; --sms-consent if they agreed to texts)."""
-    settings = load_settings()
+    settings = clinic_settings()
     submission = _submission(
         article=article,
         first_name=first_name,
@@ -121,7 +121,7 @@ def list_leads(
     per_page: Annotated[int, typer.Option(min=1, max=500, help="Leads per page.")] = 25,
 ) -> None:
     """Leads, newest first, with their sequence status and next step."""
-    settings = load_settings()
+    settings = clinic_settings()
     with sessions()() as session:
         rows, total = lead_page(session, settings.clinic_zone, page=page, per_page=per_page)
     pages = max(1, -(-total // per_page))
@@ -145,7 +145,7 @@ def list_leads(
 @needs_database
 def show(email: Annotated[str, typer.Argument(help="The lead's email address.")]) -> None:
     """One lead: details, consent evidence, bookings and every message with its status."""
-    settings = load_settings()
+    settings = clinic_settings()
     out = console()
     with sessions()() as session:
         try:
@@ -251,7 +251,7 @@ def export(
     signed_up_to: Day = None,
 ) -> None:
     """Leads as CSV, newest first, filtered as the console's lead list filters them."""
-    settings = load_settings()
+    settings = clinic_settings()
     values = {
         "campaign": campaign,
         "status": status,

@@ -21,7 +21,7 @@ from nurture.analytics.funnel import CampaignResults, campaign_results, recount_
 from nurture.analytics.period import Period, PeriodError, parse_period
 from nurture.analytics.report import FUNNEL_HEADERS, STEP_HEADERS, funnel_cells, step_rows
 from nurture.analytics.stats import STATUS_ORDER, CampaignStats, UnknownCampaign, campaign_stats
-from nurture.cli.context import cli_clock, load_settings, needs_database, sessions
+from nurture.cli.context import cli_clock, clinic_settings, needs_database, sessions
 from nurture.cli.output import STATUS_STYLE, console, fail
 from nurture.messages.models import MessageStatus
 
@@ -92,7 +92,9 @@ def _print_statuses(out: Console, result: CampaignStats) -> None:
 
 def _period(since: str | None, until: str | None) -> Period:
     try:
-        return parse_period(since, until, load_settings().clinic_zone, names=("--since", "--until"))
+        return parse_period(
+            since, until, clinic_settings().clinic_zone, names=("--since", "--until")
+        )
     except PeriodError as exc:
         fail(str(exc))
 

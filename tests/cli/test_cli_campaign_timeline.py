@@ -6,9 +6,11 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from nurture.clinic.profile import save_overrides
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.policy import SendingPolicy
+from nurture.db import get_sessionmaker
 from nurture.messages.models import Message
 from nurture.sequences.dispatch import dispatch_due
 from nurture.sequences.models import Enrollment
@@ -124,3 +126,24 @@ def test_timeline_matches_what_the_dispatcher_writes(
     for key, due in written.items():
         local = due.astimezone(zone)
         assert f"{local:%a} {local.day} {local:%b %H:%M %Z}" in timeline_entry(output, key), key
+
+
+def test_timeline_follows_the_quiet_hours_saved_in_the_console(
+    nurture: Invoke, migrated: None, clock: ManualClock
+) -> None:
+    with get_sessionmaker().begin() as session:
+        save_overrides(session, {"sms_quiet_hours": "12:00-21:00"}, clock.now())
+    output = succeeded(
+        nurture(
+            "campaigns",
+            "timeline",
+            "hamstring-sciatica",
+            "--start",
+            "2026-10-27T20:30",
+            "--timezone",
+            "America/New_York",
+        )
+    )
+    hello = timeline_entry(output, "sms-hello")
+    assert "Wed 28 Oct 12:00 EDT" in hello
+    assert "SMS quiet hours 12:00-21:00" in hello
