@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from nurture.config import Settings
+from nurture.staff.glance import glance
 from nurture.staff.models import StaffUser
 from nurture.staff.sections import roles_for, sections_for
 from nurture.staff.service import (
@@ -132,9 +133,12 @@ def logout(
 
 
 @router.get("")
-def dashboard(request: Request, user: SignedIn) -> Response:
-    """Who is signed in and which sections their role opens."""
-    return admin_page(request, user, "dashboard.html")
+def dashboard(
+    request: Request, user: SignedIn, session: SessionDep, clock: ClockDep, settings: SettingsDep
+) -> Response:
+    """Who is signed in, the sections their role opens and what is waiting in each."""
+    lines = glance(session, sections_for(user.role), settings, clock.now())
+    return admin_page(request, user, "dashboard.html", {"glance": lines})
 
 
 @router.get("/api/me")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from http.cookies import SimpleCookie
 
 import httpx
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from nurture.clock import ManualClock
-from nurture.config import get_settings
+from nurture.config import Settings, get_settings
 from nurture.staff.models import AuditEntry
 from nurture.staff.service import reset_password
 from nurture.web.admin.auth import COOKIE
@@ -20,6 +21,7 @@ from nurture.web.app import create_app
 from nurture.web.deps import get_session_factory
 from tests.staff.accounts import PASSWORD, SETUP, staff_user
 from tests.support import Database
+from tests.web.admin.console_lead import lead_with_history
 from tests.web.page_parsing import form_fields, text_by_id
 
 MARA = "mara@riverside-pt.example"
@@ -255,3 +257,16 @@ def test_a_new_password_signs_out_sessions_opened_with_the_old_one(
     assert client.get("/admin").status_code == 303
     assert sign_in(client, password="a brand new long passphrase").status_code == 303
     assert client.get("/admin").status_code == 200
+
+
+def test_the_front_desk_dashboard_says_what_is_waiting(
+    client: TestClient, db: Database, clock: ManualClock, settings: Settings, campaign: int
+) -> None:
+    lead_with_history(db, clock, settings)  # a question by text, a screening on Tuesday
+    clock.advance(timedelta(days=1))  # Tuesday, the screening's day
+    staff_user(db, clock, email="desk@riverside-pt.example", role="frontdesk")
+    sign_in(client, email="desk@riverside-pt.example")
+    page = client.get("/admin").text
+    assert text_by_id(page, "glance-inbox") == "1 reply waiting"
+    assert text_by_id(page, "glance-bookings") == "1 screening today"
+    assert "glance-campaigns" not in page  # not a front-desk section
