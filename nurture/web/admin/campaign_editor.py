@@ -137,52 +137,72 @@ def _impact(
     )
 
 
-def _page(
-    request: Request,
-    user: StaffUser,
-    session: Session,
-    settings: Settings,
-    clock: Clock,
-    loaded: Loaded,
-    form: StepForm,
-    *,
-    checked: Checked | None = None,
-    status_code: int = 200,
-    test_phone: str = "",
-    test_result: str = "",
-    extra: list[FieldProblem] | None = None,
-) -> Response:
-    checked = checked or _check(loaded, form, settings)
-    problems = [*(extra or []), *checked.problems]
-    field_errors: dict[str, list[str]] = {}
-    for problem in problems:
-        field_errors.setdefault(problem.field, []).append(problem.message)
-    steps = loaded.definition.spec.steps
-    context: dict[str, Any] = {
-        "campaign": loaded.campaign,
-        "version": loaded.version,
-        "step": loaded.step,
-        "position": steps.index(loaded.step) + 1,
-        "step_count": len(steps),
-        "max_segments": loaded.definition.spec.sms_max_segments,
-        "form": form,
-        "preview": checked.preview,
-        "problems": problems,
-        "field_errors": field_errors,
-        "impact": _impact(session, loaded, checked, settings, clock).lines(),
-        "conditions": CONDITIONS,
-        "weekdays": WEEKDAYS,
-        "test_phone": test_phone,
-        "test_result": test_result,
-        "edit_path": _edit_path(loaded.campaign.slug, loaded.step.key),
-    }
-    return admin_page(
-        request, user, "campaigns/edit_step.html", context, status_code, section="campaigns"
-    )
+@dataclass(frozen=True)
+class StepEditor:
+    """One request about one campaign step: who asks, the step, and the page to answer with."""
+
+    request: Request
+    user: StaffUser
+    session: Session
+    settings: Settings
+    clock: Clock
+    loaded: Loaded
+
+    def check(self, form: StepForm) -> Checked:
+        """The typed values as an edit and a preview, with their problems."""
+        return _check(self.loaded, form, self.settings)
+
+    def impact(self, checked: Checked) -> list[str]:
+        """What saving `checked` would do to enrolled leads, in sentences."""
+        return _impact(self.session, self.loaded, checked, self.settings, self.clock).lines()
+
+    def page(
+        self,
+        form: StepForm,
+        *,
+        checked: Checked | None = None,
+        status_code: int = 200,
+        test_phone: str = "",
+        test_result: str = "",
+        extra: list[FieldProblem] | None = None,
+    ) -> Response:
+        """The editor page for `form`, with the problems shown beside their fields."""
+        loaded = self.loaded
+        checked = checked or self.check(form)
+        problems = [*(extra or []), *checked.problems]
+        field_errors: dict[str, list[str]] = {}
+        for problem in problems:
+            field_errors.setdefault(problem.field, []).append(problem.message)
+        steps = loaded.definition.spec.steps
+        context: dict[str, Any] = {
+            "campaign": loaded.campaign,
+            "version": loaded.version,
+            "step": loaded.step,
+            "position": steps.index(loaded.step) + 1,
+            "step_count": len(steps),
+            "max_segments": loaded.definition.spec.sms_max_segments,
+            "form": form,
+            "preview": checked.preview,
+            "problems": problems,
+            "field_errors": field_errors,
+            "impact": self.impact(checked),
+            "conditions": CONDITIONS,
+            "weekdays": WEEKDAYS,
+            "test_phone": test_phone,
+            "test_result": test_result,
+            "edit_path": _edit_path(loaded.campaign.slug, loaded.step.key),
+        }
+        return admin_page(
+            self.request,
+            self.user,
+            "campaigns/edit_step.html",
+            context,
+            status_code,
+            section="campaigns",
+        )
 
 
-@router.get("/campaigns/{slug}/steps/{key}/edit")
-def edit_step(
+def _step_editor(
     request: Request,
     slug: str,
     key: str,
@@ -190,40 +210,30 @@ def edit_step(
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
-) -> Response:
+) -> StepEditor:
+    # The guard (user) is resolved first: a refused visitor never learns what exists.
+    return StepEditor(request, user, session, settings, clock, _load(session, slug, key))
+
+
+Editor = Annotated[StepEditor, Depends(_step_editor)]
+STEP = "/campaigns/{slug}/steps/{key}"
+
+
+@router.get(STEP + "/edit")
+def edit_step(editor: Editor) -> Response:
     """The step's form, its preview for the sample lead, and what saving would do."""
-    loaded = _load(session, slug, key)
-    form = StepForm.of_step(loaded.definition, loaded.step)
-    return _page(request, user, session, settings, clock, loaded, form)
+    loaded = editor.loaded
+    return editor.page(StepForm.of_step(loaded.definition, loaded.step))
 
 
-@router.post("/campaigns/{slug}/steps/{key}/edit")
-def preview_or_save_step(
-    request: Request,
-    slug: str,
-    key: str,
-    form: EditFormData,
-    user: CampaignsUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-) -> Response:
+@router.post(STEP + "/edit")
+def preview_or_save_step(form: EditFormData, editor: Editor) -> Response:
     """Preview the typed values (action=preview) or save them as a new version."""
-    loaded = _load(session, slug, key)
-    checked = _check(loaded, form, settings)
+    loaded, request = editor.loaded, editor.request
+    checked = editor.check(form)
     if form.action != "save":
         status = 422 if checked.problems else 200
-        return _page(
-            request,
-            user,
-            session,
-            settings,
-            clock,
-            loaded,
-            form,
-            checked=checked,
-            status_code=status,
-        )
+        return editor.page(form, checked=checked, status_code=status)
     stale = []
     if form.base_version and form.base_version != str(loaded.version.number):
         stale = [
@@ -234,19 +244,9 @@ def preview_or_save_step(
             )
         ]
     if stale or checked.problems or checked.edit.definition is None:
-        return _page(
-            request,
-            user,
-            session,
-            settings,
-            clock,
-            loaded,
-            form,
-            checked=checked,
-            status_code=422,
-            extra=stale,
-        )
-    path = _edit_path(slug, key)
+        return editor.page(form, checked=checked, status_code=422, extra=stale)
+    key = loaded.step.key
+    path = _edit_path(loaded.campaign.slug, key)
     if not checked.edit.changed:
         return redirect_with_notice(
             request,
@@ -254,16 +254,16 @@ def preview_or_save_step(
             f"Nothing changed: the campaign is still version {loaded.version.number}.",
         )
     saved = save_step_edit(
-        session,
+        editor.session,
         loaded.campaign,
         key,
         checked.edit,
-        actor=actor(request, user),
-        now=clock.now(),
-        policy=SendingPolicy.from_settings(settings),
-        clinic_zone=settings.clinic_zone,
+        actor=actor(request, editor.user),
+        now=editor.clock.now(),
+        policy=SendingPolicy.from_settings(editor.settings),
+        clinic_zone=editor.settings.clinic_zone,
     )
-    session.commit()
+    editor.session.commit()
     if saved is None:
         return redirect_with_notice(request, path, "Nothing changed.")
     moves = saved.moves
@@ -277,30 +277,14 @@ def preview_or_save_step(
     return redirect_with_notice(request, path, notice)
 
 
-@router.post("/campaigns/{slug}/steps/{key}/test")
-def send_test_message(
-    request: Request,
-    slug: str,
-    key: str,
-    form: EditFormData,
-    user: CampaignsUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    senders: SendersDep,
-) -> Response:
+@router.post(STEP + "/test")
+def send_test_message(form: EditFormData, editor: Editor, senders: SendersDep) -> Response:
     """Send the previewed step to the signed-in member of staff (email) or a typed number."""
-    loaded = _load(session, slug, key)
-    checked = _check(loaded, form, settings)
+    checked = editor.check(form)
+    user = editor.user
 
     def again(status: int, result: str = "", problem: FieldProblem | None = None) -> Response:
-        return _page(
-            request,
-            user,
-            session,
-            settings,
-            clock,
-            loaded,
+        return editor.page(
             form,
             checked=checked,
             status_code=status,
@@ -319,15 +303,16 @@ def send_test_message(
         except ValueError as exc:
             return again(422, problem=FieldProblem("test_phone", str(exc)))
     try:
-        send_test(checked.preview, senders, settings, email_to=user.email, phone=phone)
+        send_test(checked.preview, senders, editor.settings, email_to=user.email, phone=phone)
     except (ChannelError, OSError) as exc:
         failed = FieldProblem("test", f"the {channel.value} provider refused the test: {exc}")
         return again(502, problem=failed)
+    loaded = editor.loaded
     detail = {"channel": channel.value, "version": loaded.version.number}
-    record_audit(
-        session, actor(request, user), "campaign.test_sent", clock.now(), f"{slug}/{key}", detail
-    )
-    session.commit()
+    target = f"{loaded.campaign.slug}/{loaded.step.key}"
+    who = actor(editor.request, user)
+    record_audit(editor.session, who, "campaign.test_sent", editor.clock.now(), target, detail)
+    editor.session.commit()
     where = f"your email ({user.email})" if channel is Channel.EMAIL else "the number you typed"
     return again(
         200,
@@ -336,20 +321,11 @@ def send_test_message(
     )
 
 
-@router.post("/api/campaigns/{slug}/steps/{key}/preview")
-def preview_api(
-    slug: str,
-    key: str,
-    form: StepForm,
-    user: CampaignsUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-) -> JSONResponse:
+@router.post("/api" + STEP + "/preview")
+def preview_api(form: StepForm, editor: Editor) -> JSONResponse:
     """The live preview: the typed fields in, the rendered parts, counts and problems out."""
-    loaded = _load(session, slug, key)
-    checked = _check(loaded, form, settings)
+    checked = editor.check(form)
     body = checked.preview.to_json()
     body["problems"] = [{"field": p.field, "message": p.message} for p in checked.problems]
-    body["impact"] = _impact(session, loaded, checked, settings, clock).lines()
+    body["impact"] = editor.impact(checked)
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

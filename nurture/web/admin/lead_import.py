@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Request
@@ -28,6 +29,7 @@ from nurture.leads.import_file import (
     read_csv,
 )
 from nurture.leads.import_jobs import (
+    ImportJob,
     create_job,
     find_job,
     job_errors,
@@ -125,18 +127,25 @@ def _problems(
     return problems
 
 
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """An upload kept server-side: its id, the file's name as shown, and its rows."""
+
+    upload_id: str
+    filename: str
+    csv_file: CsvFile
+
+
 def _preview(
     request: Request,
     user: StaffUser,
     session: Session,
     settings: Settings,
-    *,
-    upload_id: str,
-    filename: str,
-    csv_file: CsvFile,
+    stored: Stored,
     mapping: tuple[str, ...],
     campaign: str,
 ) -> Response:
+    upload_id, filename, csv_file = stored.upload_id, stored.filename, stored.csv_file
     problems = _problems(session, csv_file, mapping, campaign)
     counts = None
     if not problems:
@@ -182,32 +191,23 @@ def preview(
         except CsvProblem as exc:
             return _upload_form(request, user, session, [f"File: {exc}"], campaign)
         upload_id = save_upload(settings.data_dir, data)
-        filename, mapping = safe_filename(upload.filename), guess_mapping(csv_file.headers)
+        stored = Stored(upload_id, safe_filename(upload.filename), csv_file)
+        mapping = guess_mapping(csv_file.headers)
     else:
         try:
-            upload_id, filename, csv_file = _stored(form, settings)
+            stored = _stored(form, settings)
         except UploadMissing:
             return _upload_form(request, user, session, ["File: choose a CSV file."], campaign)
-        mapping = _mapping_from(form, csv_file)
-    return _preview(
-        request,
-        user,
-        session,
-        settings,
-        upload_id=upload_id,
-        filename=filename,
-        csv_file=csv_file,
-        mapping=mapping,
-        campaign=campaign,
-    )
+        mapping = _mapping_from(form, stored.csv_file)
+    return _preview(request, user, session, settings, stored, mapping, campaign)
 
 
-def _stored(form: FormData, settings: Settings) -> tuple[str, str, CsvFile]:
+def _stored(form: FormData, settings: Settings) -> Stored:
     """The upload a preview form refers to; UploadMissing when there is none any more."""
     upload_id = _text(form, "upload_id")
     # Only files that were read as CSV once are stored, so this parse succeeds.
     csv_file = read_csv(read_upload(settings.data_dir, upload_id))
-    return upload_id, safe_filename(_text(form, "filename")), csv_file
+    return Stored(upload_id, safe_filename(_text(form, "filename")), csv_file)
 
 
 @router.post("/leads/import/run")
@@ -224,30 +224,20 @@ def run(
     """Start the import with the chosen mapping; its page shows the progress."""
     campaign = _text(form, "campaign")
     try:
-        upload_id, filename, csv_file = _stored(form, settings)
+        stored = _stored(form, settings)
     except UploadMissing:
         problem = "File: the upload has expired or was imported already; upload it again."
         return _upload_form(request, user, session, [problem], campaign)
-    mapping = _mapping_from(form, csv_file)
-    if _problems(session, csv_file, mapping, campaign):
-        return _preview(
-            request,
-            user,
-            session,
-            settings,
-            upload_id=upload_id,
-            filename=filename,
-            csv_file=csv_file,
-            mapping=mapping,
-            campaign=campaign,
-        )
+    mapping = _mapping_from(form, stored.csv_file)
+    if _problems(session, stored.csv_file, mapping, campaign):
+        return _preview(request, user, session, settings, stored, mapping, campaign)
     job = create_job(
         session,
-        upload_id=upload_id,
-        filename=filename,
+        upload_id=stored.upload_id,
+        filename=stored.filename,
         campaign=campaign,
         mapping=mapping,
-        total=len(csv_file.rows),
+        total=len(stored.csv_file.rows),
         actor=actor(request, user),
         now=clock.now(),
     )
@@ -258,12 +248,17 @@ def run(
     return redirect_with_notice(request, f"/admin/leads/import/{job.public_id}", "Import started.")
 
 
-@router.get("/leads/import/{job_id}")
-def job_page(request: Request, user: LeadsUser, session: SessionDep, job_id: str) -> Response:
-    """How far the import has got; once done, its counts and the rows it skipped."""
+def _job(session: Session, job_id: str) -> ImportJob:
     job = find_job(session, job_id)
     if job is None:
         raise HTTPException(404)
+    return job
+
+
+@router.get("/leads/import/{job_id}")
+def job_page(request: Request, user: LeadsUser, session: SessionDep, job_id: str) -> Response:
+    """How far the import has got; once done, its counts and the rows it skipped."""
+    job = _job(session, job_id)
     context = {
         "job": job,
         "errors": job_errors(session, job.id, PAGE_ERRORS) if job.done else [],
@@ -282,9 +277,7 @@ def _cell(value: str | int) -> str | int:
 @router.get("/leads/import/{job_id}/errors.csv")
 def job_errors_csv(user: LeadsUser, session: SessionDep, job_id: str) -> Response:
     """The skipped rows as a CSV: row, column, problem."""
-    job = find_job(session, job_id)
-    if job is None:
-        raise HTTPException(404)
+    job = _job(session, job_id)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["row", "column", "problem"])

@@ -279,136 +279,135 @@ def _lead_page(
     return admin_page(request, user, "leads/lead.html", context, status_code, section="leads")
 
 
-@router.get(LEAD)
-def lead_detail(
+@dataclass(frozen=True, slots=True)
+class LeadRequest:
+    """One request about one lead: who asks, the lead, and the ways to answer."""
+
+    request: Request
+    user: StaffUser
+    session: Session
+    settings: Settings
+    now: datetime
+    lead: Lead
+
+    async def field(self, name: str) -> str:
+        """One text field of the posted form, or an empty string."""
+        return (await _form_values(self.request)).get(name, "")
+
+    def page(self, problem: str | None = None, status_code: int = 200) -> Response:
+        """The lead's page, with `problem` shown above it when an action was refused."""
+        problems = [problem] if problem else None
+        return _lead_page(
+            self.request,
+            self.user,
+            self.session,
+            self.settings,
+            self.now,
+            self.lead,
+            problems,
+            status_code,
+        )
+
+    def unchanged(self, notice: str) -> Response:
+        """Back to the lead's page saying why nothing changed."""
+        return redirect_with_notice(self.request, f"/admin/leads/{self.lead.public_id}", notice)
+
+    def done(self, action: str, detail: dict[str, Any], notice: str) -> Response:
+        """Audit `action` on the lead, commit, and go back to its page saying what happened."""
+        who = actor(self.request, self.user)
+        record_audit(self.session, who, action, self.now, self.lead.public_id, detail)
+        self.session.commit()
+        return self.unchanged(notice)
+
+
+def _lead_request(
     request: Request,
     public_id: str,
     user: LeadsUser,
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
-) -> Response:
+) -> LeadRequest:
+    # The guard (user) is resolved before the lookup, so a refused visitor never learns
+    # whether a lead exists.
+    return LeadRequest(request, user, session, settings, clock.now(), _lead(session, public_id))
+
+
+ThisLead = Annotated[LeadRequest, Depends(_lead_request)]
+
+
+@router.get(LEAD)
+def lead_detail(here: ThisLead) -> Response:
     """One lead: contact, consent ledger, messages, replies, bookings, and the actions."""
-    lead = _lead(session, public_id)
-    return _lead_page(request, user, session, settings, clock.now(), lead)
-
-
-def _done(request: Request, lead: Lead, notice: str) -> Response:
-    return redirect_with_notice(request, f"/admin/leads/{lead.public_id}", notice)
+    return here.page()
 
 
 @router.post(LEAD + "/opt-out")
-async def lead_opt_out(
-    request: Request,
-    public_id: str,
-    user: LeadsUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-) -> Response:
+async def lead_opt_out(here: ThisLead) -> Response:
     """Revoke the lead's consent on one channel, recorded in the ledger as staff's decision."""
-    lead = _lead(session, public_id)
-    choice = (await _form_values(request)).get("channel", "")
+    choice = await here.field("channel")
     if choice not in (Channel.EMAIL.value, Channel.SMS.value):
-        problem = f"channel: choose email or sms, not {choice!r}"
-        return _lead_page(request, user, session, settings, clock.now(), lead, [problem], 422)
+        return here.page(f"channel: choose email or sms, not {choice!r}", 422)
     channel = Channel(choice)
     words = CHANNEL_WORDS[channel]
-    if not actions.opt_out(session, lead.id, channel, user.email, clock.now()):
-        return _done(request, lead, f"Nothing changed: there was no {words} consent in force.")
-    detail = {"channel": channel.value}
-    record_audit(
-        session, actor(request, user), "lead.opted_out", clock.now(), lead.public_id, detail
-    )
-    session.commit()
-    return _done(request, lead, f"Opted out of {words}; their waiting {words} will not go out.")
+    if not actions.opt_out(here.session, here.lead.id, channel, here.user.email, here.now):
+        return here.unchanged(f"Nothing changed: there was no {words} consent in force.")
+    notice = f"Opted out of {words}; their waiting {words} will not go out."
+    return here.done("lead.opted_out", {"channel": channel.value}, notice)
 
 
 @router.post(LEAD + "/pause")
-def lead_pause(
-    request: Request, public_id: str, user: LeadsUser, session: SessionDep, clock: ClockDep
-) -> Response:
+def lead_pause(here: ThisLead) -> Response:
     """Pause the lead's running sequences: their messages wait until resumed."""
-    lead = _lead(session, public_id)
-    count = actions.pause(session, lead.id)
+    count = actions.pause(here.session, here.lead.id)
     if not count:
-        return _done(request, lead, "Nothing to pause: no sequence is running.")
-    detail = {"sequences": count}
-    record_audit(session, actor(request, user), "lead.paused", clock.now(), lead.public_id, detail)
-    session.commit()
-    return _done(request, lead, f"Paused {count} sequence(s).")
+        return here.unchanged("Nothing to pause: no sequence is running.")
+    return here.done("lead.paused", {"sequences": count}, f"Paused {count} sequence(s).")
 
 
 @router.post(LEAD + "/resume")
-def lead_resume(
-    request: Request, public_id: str, user: LeadsUser, session: SessionDep, clock: ClockDep
-) -> Response:
+def lead_resume(here: ThisLead) -> Response:
     """Resume the lead's paused sequences where they stopped."""
-    lead = _lead(session, public_id)
-    count = actions.resume(session, lead.id, clock.now())
+    count = actions.resume(here.session, here.lead.id, here.now)
     if not count:
-        return _done(request, lead, "Nothing to resume: no sequence is paused.")
-    detail = {"sequences": count}
-    record_audit(session, actor(request, user), "lead.resumed", clock.now(), lead.public_id, detail)
-    session.commit()
-    return _done(request, lead, f"Resumed {count} sequence(s).")
+        return here.unchanged("Nothing to resume: no sequence is paused.")
+    return here.done("lead.resumed", {"sequences": count}, f"Resumed {count} sequence(s).")
 
 
 @router.post(LEAD + "/book")
-async def lead_book(
-    request: Request,
-    public_id: str,
-    user: LeadsUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-) -> Response:
+async def lead_book(here: ThisLead) -> Response:
     """Book a free screening slot for the lead; their confirmation is queued."""
-    lead = _lead(session, public_id)
-    now = clock.now()
-    chosen = (await _form_values(request)).get("starts_at", "")
+    chosen = await here.field("starts_at")
     try:
         starts_at = datetime.fromisoformat(chosen)
         if starts_at.tzinfo is None:
             raise ValueError(chosen)
     except ValueError:
-        problem = "screening time: choose one of the listed times"
-        return _lead_page(request, user, session, settings, now, lead, [problem], 422)
+        return here.page("screening time: choose one of the listed times", 422)
+    zone = here.settings.clinic_zone
     try:
-        booking = book_slot(session, settings, lead.id, starts_at, source="staff", now=now)
+        booking = book_slot(
+            here.session, here.settings, here.lead.id, starts_at, source="staff", now=here.now
+        )
     except (SlotUnavailable, BookingClosed) as exc:
-        session.rollback()
+        here.session.rollback()
         reason = exc.reason if isinstance(exc, SlotUnavailable) else str(exc)
-        chosen_time = when(starts_at, settings.clinic_zone).full
-        problem = f"screening time: {chosen_time} cannot be booked ({reason})"
-        return _lead_page(request, user, session, settings, now, lead, [problem], 409)
-    detail = {"starts_at": starts_at.isoformat()}
-    record_audit(session, actor(request, user), "lead.booked", now, lead.public_id, detail)
-    session.commit()
-    booked = when(booking.starts_at or starts_at, settings.clinic_zone).full
-    return _done(request, lead, f"Screening booked for {booked}; the confirmation is queued.")
+        chosen_time = when(starts_at, zone).full
+        return here.page(f"screening time: {chosen_time} cannot be booked ({reason})", 409)
+    booked = when(booking.starts_at or starts_at, zone).full
+    notice = f"Screening booked for {booked}; the confirmation is queued."
+    return here.done("lead.booked", {"starts_at": starts_at.isoformat()}, notice)
 
 
 @router.post(LEAD + "/remove")
-async def lead_remove(
-    request: Request,
-    public_id: str,
-    user: LeadsUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-) -> Response:
+async def lead_remove(here: ThisLead) -> Response:
     """End the lead's enrollment in one campaign; its waiting messages are skipped."""
-    lead = _lead(session, public_id)
-    slug = (await _form_values(request)).get("campaign", "")
+    slug = await here.field("campaign")
     try:
-        removed = actions.remove_from_campaign(session, lead.id, slug, clock.now())
+        removed = actions.remove_from_campaign(here.session, here.lead.id, slug, here.now)
     except actions.NotEnrolled as exc:
-        problem = f"campaign: {exc}"
-        return _lead_page(request, user, session, settings, clock.now(), lead, [problem], 422)
+        return here.page(f"campaign: {exc}", 422)
     if not removed:
-        return _done(request, lead, f"Nothing changed: the {slug} sequence had already ended.")
-    detail = {"campaign": slug}
-    record_audit(session, actor(request, user), "lead.removed", clock.now(), lead.public_id, detail)
-    session.commit()
-    return _done(request, lead, f"Removed from {slug}; its waiting messages were skipped.")
+        return here.unchanged(f"Nothing changed: the {slug} sequence had already ended.")
+    notice = f"Removed from {slug}; its waiting messages were skipped."
+    return here.done("lead.removed", {"campaign": slug}, notice)

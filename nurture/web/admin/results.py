@@ -47,6 +47,8 @@ class Choice:
     """What the reader asked for, the results when it made sense, and what did not."""
 
     slug: str | None
+    since: str
+    until: str
     campaigns: list[Campaign] = field(default_factory=list)
     results: CampaignResults | None = None
     problems: dict[str, str] = field(default_factory=dict)
@@ -63,7 +65,7 @@ def _choose(
 ) -> Choice:
     campaigns = campaign_choices(session)
     slug = campaign.strip() or (campaigns[0].slug if campaigns else None)
-    choice = Choice(slug, campaigns)
+    choice = Choice(slug, since, until, campaigns)
     try:
         period = parse_period(since, until, settings.clinic_zone, names=FIELDS)
     except PeriodError as exc:
@@ -81,19 +83,27 @@ def _choose(
     return choice
 
 
-@router.get("/results")
-def results_page(
-    request: Request,
-    user: ResultsUser,
+def _chosen(
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
     campaign: str = "",
     since: str = "",
     until: str = "",
+) -> Choice:
+    return _choose(session, settings, clock.now(), campaign, since, until)
+
+
+# Declared after the guard in each view: a refused visitor never has the results counted.
+Chosen = Annotated[Choice, Depends(_chosen)]
+
+
+@router.get("/results")
+def results_page(
+    request: Request, user: ResultsUser, settings: SettingsDep, choice: Chosen
 ) -> Response:
     """A campaign's funnel and per-step results for leads enrolled in the chosen period."""
-    choice = _choose(session, settings, clock.now(), campaign, since, until)
+    since, until = choice.since, choice.until
     results = choice.results
     context: dict[str, Any] = {
         "campaigns": choice.campaigns,
@@ -122,17 +132,8 @@ def results_page(
 
 
 @router.get("/results/export.csv")
-def results_csv(
-    user: ResultsUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    campaign: str = "",
-    since: str = "",
-    until: str = "",
-) -> Response:
+def results_csv(user: ResultsUser, choice: Chosen) -> Response:
     """The funnel and per-step table as a CSV download: the page's numbers exactly."""
-    choice = _choose(session, settings, clock.now(), campaign, since, until)
     if choice.results is None:
         problems = choice.problems or {"campaign": "there are no campaigns yet"}
         text = "\n".join(

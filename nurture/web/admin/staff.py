@@ -8,18 +8,21 @@ URLs name accounts by id, never by email address.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from nurture.staff.audit_log import PER_PAGE, AuditFilter, audit_actions, audit_entries
 from nurture.staff.models import Role, StaffUser
 from nurture.staff.service import (
+    Actor,
     StaffError,
     change_role,
     create_user,
@@ -36,6 +39,9 @@ PAGE = "/admin/staff"
 ROLES = [role.value for role in Role]
 FIELDS = {"email": "Email address", "name": "Name", "role": "Role", "password": "Password"}
 Text = Annotated[str, Form(max_length=1000)]
+V = TypeVar("V")
+# The staff services that change one account: (session, user id, new value, now, actor).
+AccountService = Callable[[Session, int, V, datetime, Actor], StaffUser]
 
 
 def _local(moment: datetime, zone: ZoneInfo) -> str:
@@ -110,110 +116,77 @@ def create_account(
     return redirect_with_notice(request, PAGE, f"Added {created.email} as {created.role}.")
 
 
-def _change(
+@dataclass(frozen=True, slots=True)
+class AccountChange:
+    """An admin's request to change one account, with what it needs to answer."""
+
+    request: Request
+    user_id: int
+    user: StaffUser
+    session: Session
+    now: datetime
+    zone: ZoneInfo
+
+    def run(
+        self, change: AccountService[V], value: V, done: Callable[[StaffUser], str]
+    ) -> Response:
+        """Make the change: commit and say so, or show the page with the reason."""
+        who = actor(self.request, self.user)
+        try:
+            account = change(self.session, self.user_id, value, self.now, who)
+        except StaffError as exc:
+            self.session.rollback()
+            return _accounts_page(
+                self.request,
+                self.user,
+                self.session,
+                self.zone,
+                account_problem=str(exc),
+                status_code=422,
+            )
+        self.session.commit()
+        return redirect_with_notice(self.request, PAGE, done(account))
+
+
+def _account_change(
     request: Request,
-    user: StaffUser,
+    user_id: int,
+    user: StaffAdmin,
     session: SessionDep,
+    clock: ClockDep,
     settings: SettingsDep,
-    change: Callable[[], StaffUser],
-    done: Callable[[StaffUser], str],
-) -> Response:
-    """Run one change to an account: commit and say so, or show the page with the reason."""
-    try:
-        account = change()
-    except StaffError as exc:
-        session.rollback()
-        return _accounts_page(
-            request,
-            user,
-            session,
-            settings.clinic_zone,
-            account_problem=str(exc),
-            status_code=422,
-        )
-    session.commit()
-    return redirect_with_notice(request, PAGE, done(account))
+) -> AccountChange:
+    return AccountChange(request, user_id, user, session, clock.now(), settings.clinic_zone)
+
+
+Change = Annotated[AccountChange, Depends(_account_change)]
 
 
 @router.post("/staff/{user_id}/disable")
-def disable(
-    request: Request,
-    user_id: int,
-    user: StaffAdmin,
-    session: SessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-) -> Response:
+def disable(change: Change) -> Response:
     """Disable an account: it is signed out at its next request."""
-    return _change(
-        request,
-        user,
-        session,
-        settings,
-        lambda: set_disabled(session, user_id, True, clock.now(), actor(request, user)),
-        lambda account: f"Disabled {account.email}.",
-    )
+    return change.run(set_disabled, True, lambda account: f"Disabled {account.email}.")
 
 
 @router.post("/staff/{user_id}/enable")
-def enable(
-    request: Request,
-    user_id: int,
-    user: StaffAdmin,
-    session: SessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-) -> Response:
+def enable(change: Change) -> Response:
     """Let a disabled account sign in again."""
-    return _change(
-        request,
-        user,
-        session,
-        settings,
-        lambda: set_disabled(session, user_id, False, clock.now(), actor(request, user)),
-        lambda account: f"Enabled {account.email}.",
-    )
+    return change.run(set_disabled, False, lambda account: f"Enabled {account.email}.")
 
 
 @router.post("/staff/{user_id}/role")
-def set_role(
-    request: Request,
-    user_id: int,
-    user: StaffAdmin,
-    session: SessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-    role: Text = "",
-) -> Response:
+def set_role(change: Change, role: Text = "") -> Response:
     """Give an account another role."""
-    return _change(
-        request,
-        user,
-        session,
-        settings,
-        lambda: change_role(session, user_id, role, clock.now(), actor(request, user)),
-        lambda account: f"{account.email} now has the role {account.role}.",
+    return change.run(
+        change_role, role, lambda account: f"{account.email} now has the role {account.role}."
     )
 
 
 @router.post("/staff/{user_id}/password")
-def new_password(
-    request: Request,
-    user_id: int,
-    user: StaffAdmin,
-    session: SessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
-    password: Text = "",
-) -> Response:
+def new_password(change: Change, password: Text = "") -> Response:
     """Set a new password for an account (tell its owner in person, not by email)."""
-    return _change(
-        request,
-        user,
-        session,
-        settings,
-        lambda: reset_password(session, user_id, password, clock.now(), actor(request, user)),
-        lambda account: f"Set a new password for {account.email}.",
+    return change.run(
+        reset_password, password, lambda account: f"Set a new password for {account.email}."
     )
 
 
