@@ -39,7 +39,14 @@ from sqlalchemy.orm import Session
 
 from nurture.analytics.period import Period
 from nurture.analytics.rollup import counted_at, read_rollup, refresh_results
-from nurture.analytics.tally import NOT_CREDITED, STEP_COUNTS, Tally, count_by_hour, total
+from nurture.analytics.tally import (
+    NOT_CREDITED,
+    STEP_COUNTS,
+    StepTally,
+    Tally,
+    count_by_hour,
+    total,
+)
 from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import load_version
 from nurture.clock import utcnow
@@ -74,17 +81,9 @@ class Stage:
 
 
 @dataclass(slots=True)
-class StepResult:
-    key: str
-    channel: str
-    sent: int = 0
-    delivered: int = 0
-    opened: int = 0
-    clicked: int = 0
-    replies: int = 0
-    unsubscribes: int = 0
-    bounces: int = 0
-    bookings: int = 0
+class StepResult(StepTally):
+    """A step's tally as the page shows it, with the rates."""
+
     # Deliveries the rates are over: the step's own, for an email step.
     email_delivered: int = 0
 
