@@ -13,6 +13,7 @@ from nurture.clock import anchored_clock
 from nurture.config import get_settings
 from nurture.db import get_sessionmaker
 from nurture.web import (
+    access_log,
     api,
     booking,
     health,
@@ -90,6 +91,7 @@ def create_app() -> FastAPI:
     # The front desk's calendar feed sits outside /admin: calendar apps send no cookie.
     app.include_router(admin_bookings.feed_router)
     register_error_pages(app)
+    access_log.install()  # link tokens never reach the access log
     register_access_errors(app)
     app.add_middleware(SecurityHeaders)
     return app
