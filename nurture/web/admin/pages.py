@@ -72,13 +72,17 @@ def admin_page(
 ) -> Response:
     """The console page `name` (under templates/web/admin/), never cached.
 
-    Every page gets `user`, the menu (`sections`, with `section` marked current),
+    Every page gets `user`, the menu (`sections`, with `section` marked current), the
+    keys of the sections the role opens (`opens`),
     `csrf_field`/`csrf_token` for its forms and the pending `notice`, if any.
     """
     notice = _take_notice(request)
+    sections = sections_for(user.role)
     full = {
         "user": user,
-        "sections": sections_for(user.role),
+        "sections": sections,
+        # Links into a section the role cannot open would only lead to a 403 page.
+        "opens": frozenset(item.key for item in sections),
         "section": section,
         "csrf_field": CSRF_FIELD,
         "csrf_token": csrf_token(request),

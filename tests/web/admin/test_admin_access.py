@@ -21,6 +21,7 @@ from nurture.web.app import create_app
 from nurture.web.deps import get_session_factory
 from tests.staff.accounts import PASSWORD, SETUP, staff_user
 from tests.support import Database
+from tests.web.admin.console import sign_in_as
 from tests.web.admin.console_lead import lead_with_history
 from tests.web.page_parsing import form_fields, text_by_id
 
@@ -270,3 +271,22 @@ def test_the_front_desk_dashboard_says_what_is_waiting(
     assert text_by_id(page, "glance-inbox") == "1 reply waiting"
     assert text_by_id(page, "glance-bookings") == "1 screening today"
     assert "glance-campaigns" not in page  # not a front-desk section
+
+
+@pytest.mark.parametrize(("role", "links"), [("frontdesk", False), ("admin", True)])
+def test_inbox_and_bookings_link_to_lead_pages_only_for_roles_that_open_them(
+    client: TestClient,
+    db: Database,
+    clock: ManualClock,
+    settings: Settings,
+    campaign: int,
+    role: str,
+    links: bool,
+) -> None:
+    lead = lead_with_history(db, clock, settings)
+    sign_in_as(client, db, clock, role)
+    lead_page = f'href="/admin/leads/{lead.public_id}"'
+    for path in ("/admin/inbox", f"/admin/inbox/{lead.inbox_item_id}", "/admin/bookings"):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert (lead_page in page.text) is links, path
