@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from nurture.booking.callbacks import AlreadyHandled, book_callback, callback_requests
 from nurture.booking.display import when
 from nurture.booking.feed import feed_url, reset_feed, screenings_feed, staff_feed, staff_for_token
 from nurture.booking.front_desk import (
@@ -25,6 +26,7 @@ from nurture.booking.front_desk import (
 )
 from nurture.booking.models import Booking, DeskStatus
 from nurture.booking.service import UnknownBooking
+from nurture.booking.slots import SlotUnavailable, open_slots
 from nurture.config import Settings
 from nurture.staff.models import StaffUser
 from nurture.staff.service import record_audit
@@ -38,7 +40,9 @@ router = APIRouter(prefix="/admin", dependencies=[Depends(check_csrf)])
 feed_router = APIRouter()
 
 DAYS_SHOWN = 8  # today and the next seven
+SLOTS_OFFERED = 30
 REACH = timedelta(days=3653)
+BAD_TIME = "Screening time: choose one of the listed times."
 # The desk moves a button may ask for: URL word -> (new desk status, audit action, notice).
 MOVES: dict[str, tuple[DeskStatus, str, str]] = {
     "confirm": (DeskStatus.CONFIRMED, "booking.confirmed", "Screening confirmed."),
@@ -85,8 +89,18 @@ def _bookings_page(
         return f"{label.time} {label.zone}"
 
     label_day: Callable[[date], str] = lambda day: f"{day:%A, %B} {day.day}"  # noqa: E731
+    callbacks = callback_requests(session)
     context = {
         "days": screenings_by_day(session, first, DAYS_SHOWN, zone),
+        "callbacks": callbacks,
+        # The free times to offer on the phone, read only when somebody is waiting.
+        "slots": [
+            (slot.starts_at.isoformat(), when(slot.starts_at, zone).full)
+            for slot in open_slots(session, settings, now=now, limit=SLOTS_OFFERED)
+        ]
+        if callbacks
+        else [],
+        "when_of": lambda moment: when(moment, zone).full,
         "first": first,
         "now": now,
         "moves": DeskStatus,
@@ -159,6 +173,43 @@ def cancel(
     first, _ = _first_day(day, settings, now)
     return redirect_with_notice(
         request, _week_url(first), "Screening cancelled; the patient is being told."
+    )
+
+
+@router.post("/bookings/{booking_id}/book")
+def book_requested(
+    request: Request,
+    booking_id: RowId,
+    user: BookingsUser,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    starts_at: Annotated[str, Form(max_length=40)] = "",
+    day: Annotated[str, Form()] = "",
+) -> Response:
+    """Book the time agreed with a patient who asked to be called back."""
+    now = clock.now()
+    try:
+        chosen = datetime.fromisoformat(starts_at)
+        if chosen.tzinfo is None:
+            raise ValueError(starts_at)
+    except ValueError:
+        return _back(request, user, session, settings, now, day, BAD_TIME)
+    try:
+        booking = book_callback(session, settings, booking_id, chosen, source="staff", now=now)
+    except UnknownBooking:
+        raise HTTPException(404, "There is no such request") from None
+    except (AlreadyHandled, SlotUnavailable) as exc:
+        reason = str(exc) if isinstance(exc, AlreadyHandled) else f"{exc.reason}."
+        label = when(chosen, settings.clinic_zone).full
+        return _back(request, user, session, settings, now, day, f"{label}: {reason}")
+    detail = {"starts_at": chosen.isoformat()}
+    record_audit(session, actor(request, user), "booking.booked", now, str(booking.id), detail)
+    session.commit()
+    first, _ = _first_day(day, settings, now)
+    label = when(chosen, settings.clinic_zone).full
+    return redirect_with_notice(
+        request, _week_url(first), f"Screening booked for {label}; the confirmation is queued."
     )
 
 
