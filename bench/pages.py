@@ -34,6 +34,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
+from bench.seed import drop_database
 from bench.seed_leads import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
@@ -110,9 +111,9 @@ def _exists(admin_url: str, name: str) -> bool:
 
 def fresh_database(admin_url: str, name: str = DATABASE) -> str:
     """The database `name`, empty and migrated (a leftover from a killed run is dropped)."""
-    _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _admin(admin_url, f'CREATE DATABASE "{name}"')
     url = admin_url.rsplit("/", 1)[0] + f"/{name}"
+    drop_database(admin_url, url)
+    _admin(admin_url, f'CREATE DATABASE "{name}"')
     upgrade(url)
     return url
 
@@ -267,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     finally:
         processes.stop_all()
         if not args.keep:
-            _admin(args.postgres, f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
+            drop_database(args.postgres, url)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ from datetime import timedelta
 from functools import lru_cache
 
 from nurture.analytics.rollup import refresh_campaigns
-from nurture.clinic.profile import CHECKS
 from nurture.clinic.profile import current_settings as clinic_settings
+from nurture.clinic.profile import stored_overrides
 from nurture.clock import Clock, anchored_clock
 from nurture.config import Settings, get_settings
 from nurture.consent.policy import SendingPolicy
@@ -51,17 +51,18 @@ def _channels() -> tuple[EmailChannel, SmsChannel]:
 
 
 @lru_cache(maxsize=2)
-def _delivery_with(settings: tuple[tuple[str, str], ...]) -> Delivery:
+def _delivery_with(overrides: tuple[tuple[str, str], ...]) -> Delivery:
     # Kept while the clinic settings stay the same, so its campaign cache lives on.
     return Delivery(
-        get_sessionmaker(), clock(), get_settings().model_copy(update=dict(settings)), *_channels()
+        get_sessionmaker(), clock(), get_settings().model_copy(update=dict(overrides)), *_channels()
     )
 
 
 def delivery() -> Delivery:
-    """Delivery with the clinic settings as saved now (read once per batch)."""
-    settings = current_settings()
-    return _delivery_with(tuple((name, str(getattr(settings, name))) for name in CHECKS))
+    """Delivery with the clinic settings as saved now (one key lookup per batch)."""
+    with get_sessionmaker()() as session:
+        overrides = stored_overrides(session)
+    return _delivery_with(tuple(sorted(overrides.items())))
 
 
 def enqueue_delivery(message_ids: Sequence[int]) -> None:

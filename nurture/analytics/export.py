@@ -7,21 +7,14 @@ from typing import TextIO
 
 from nurture.analytics.funnel import CampaignResults
 from nurture.analytics.report import FUNNEL_HEADERS, STEP_HEADERS, funnel_cells, step_rows
-
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(text: str) -> str:
-    """`text`, quoted with an apostrophe when a spreadsheet would run it as a formula."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+from nurture.spreadsheet import neutralise
 
 
 def write_results_csv(results: CampaignResults, out: TextIO) -> None:
     """Write the campaign's results to `out` as CSV, the same cells the page shows."""
     writer = csv.writer(out, lineterminator="\n")
     period = results.period
-    writer.writerow(["Campaign", results.slug, safe_cell(results.name)])
+    writer.writerow(["Campaign", results.slug, neutralise(results.name)])
     writer.writerow(["Enrolled from", period.since.isoformat() if period.since else ""])
     writer.writerow(["Enrolled before", period.until.isoformat() if period.until else ""])
     writer.writerow([])

@@ -47,6 +47,8 @@ from nurture.analytics.tally import (
     count_by_hour,
     total,
 )
+from nurture.campaigns.lifecycle import UnknownCampaign as UnknownCampaign  # raised here
+from nurture.campaigns.lifecycle import find_campaign
 from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import load_version
 from nurture.clock import utcnow
@@ -61,10 +63,6 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("replied", "Replied"),
     ("booked", "Booked"),
 )
-
-
-class UnknownCampaign(LookupError):
-    """No campaign has that slug."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +143,7 @@ def campaign_results(
     They come from the rollup (nurture.analytics.rollup); a period whose ends are not
     whole UTC hours (a clinic in a half-hour zone) is counted live instead.
     """
-    campaign = _campaign(session, slug)
+    campaign = find_campaign(session, slug)
     if not period.on_whole_hours():
         return _live(session, campaign, period)
     counted = counted_at(session, campaign.id)
@@ -157,19 +155,12 @@ def campaign_results(
 
 def recount_results(session: Session, slug: str, now: datetime) -> None:
     """Recount campaign `slug` from the live tables, or UnknownCampaign (the caller commits)."""
-    refresh_results(session, _campaign(session, slug).id, now)
+    refresh_results(session, find_campaign(session, slug).id, now)
 
 
 def live_results(session: Session, slug: str, period: Period) -> CampaignResults:
     """The results of campaign `slug` counted from the live tables now (no rollup)."""
-    return _live(session, _campaign(session, slug), period)
-
-
-def _campaign(session: Session, slug: str) -> Campaign:
-    campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one_or_none()
-    if campaign is None:
-        raise UnknownCampaign(slug)
-    return campaign
+    return _live(session, find_campaign(session, slug), period)
 
 
 def _live(session: Session, campaign: Campaign, period: Period) -> CampaignResults:

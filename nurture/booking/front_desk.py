@@ -41,28 +41,43 @@ def desk_label(booking: Booking) -> str:
     return CANCELLED if booking.status == BookingStatus.CANCELLED else booking.desk_status
 
 
-def _locked(session: Session, booking_id: int) -> Booking:
+def _locked(session: Session, booking_id: int) -> tuple[Booking, datetime]:
     booking = session.get(Booking, booking_id, with_for_update=True, populate_existing=True)
     if booking is None or booking.starts_at is None:
         raise UnknownBooking(f"no screening {booking_id}")
-    return booking
+    return booking, booking.starts_at
+
+
+def _move_refusal(status: str, starts_at: datetime, new: DeskStatus, now: datetime) -> str | None:
+    """Why a screening with desk label `status` cannot move to `new` now (None if it can)."""
+    if status == CANCELLED:
+        return "This screening was cancelled; it cannot be changed."
+    if new not in DESK_MOVES[DeskStatus(status)]:
+        return f"This screening is already {_words(status)}; it cannot be {_words(new)}."
+    if new in AFTER_START and now < starts_at:
+        return f"This screening has not started yet; it cannot be {_words(new)}."
+    return None
+
+
+def _cancel_refusal(status: str, starts_at: datetime, now: datetime) -> str | None:
+    """Why a screening with desk label `status` cannot be cancelled now (None if it can)."""
+    if status == CANCELLED:
+        return "This screening is already cancelled."
+    if DeskStatus(status) not in CANCELLABLE:
+        return f"This screening is already {_words(status)}; it cannot be cancelled."
+    if starts_at <= now:
+        return "This screening has already started; mark it attended or a no-show."
+    return None
 
 
 def move_desk_status(
     session: Session, booking_id: int, new: DeskStatus, *, now: datetime
 ) -> Booking:
     """Confirm a screening, or record whether the patient came; DeskRefused if not allowed."""
-    booking = _locked(session, booking_id)
-    current = desk_label(booking)
-    if current == CANCELLED:
-        raise DeskRefused("This screening was cancelled; it cannot be changed.")
-    if new not in DESK_MOVES[DeskStatus(current)]:
-        raise DeskRefused(
-            f"This screening is already {_words(current)}; it cannot be {_words(new)}."
-        )
-    assert booking.starts_at is not None  # _locked refuses bookings without a time
-    if new in AFTER_START and now < booking.starts_at:
-        raise DeskRefused(f"This screening has not started yet; it cannot be {_words(new)}.")
+    booking, starts_at = _locked(session, booking_id)
+    refusal = _move_refusal(desk_label(booking), starts_at, new, now)
+    if refusal is not None:
+        raise DeskRefused(refusal)
     booking.desk_status, booking.desk_status_at = new, now
     session.flush()
     return booking
@@ -72,15 +87,10 @@ def cancel_screening(
     session: Session, settings: Settings, booking_id: int, *, now: datetime
 ) -> Booking:
     """Cancel for the patient (who is told, as if they had cancelled); DeskRefused if too late."""
-    booking = _locked(session, booking_id)
-    current = desk_label(booking)
-    if current == CANCELLED:
-        raise DeskRefused("This screening is already cancelled.")
-    if DeskStatus(current) not in CANCELLABLE:
-        raise DeskRefused(f"This screening is already {_words(current)}; it cannot be cancelled.")
-    assert booking.starts_at is not None
-    if booking.starts_at <= now:
-        raise DeskRefused("This screening has already started; mark it attended or a no-show.")
+    booking, starts_at = _locked(session, booking_id)
+    refusal = _cancel_refusal(desk_label(booking), starts_at, now)
+    if refusal is not None:
+        raise DeskRefused(refusal)
     return cancel_booking(session, settings, booking.id, source=CANCEL_SOURCE, now=now)
 
 
@@ -102,13 +112,11 @@ class Screening:
 
     def can(self, move: DeskStatus, now: datetime) -> bool:
         """Whether the page should offer `move` for this screening now."""
-        if self.status == CANCELLED or move not in DESK_MOVES[DeskStatus(self.status)]:
-            return False
-        return move not in AFTER_START or now >= self.starts_at
+        return _move_refusal(self.status, self.starts_at, move, now) is None
 
     def can_cancel(self, now: datetime) -> bool:
         """Whether the page should offer to cancel it now."""
-        return self.status in CANCELLABLE and now < self.starts_at
+        return _cancel_refusal(self.status, self.starts_at, now) is None
 
 
 @dataclass(frozen=True, slots=True)

@@ -267,13 +267,8 @@ def timeline(
     policy = SendingPolicy.from_settings(settings)
     plan = plan_steps(definition.spec, enrolled_at, zone, policy, phone=phone, sms_consent=sms)
     for planned in plan:
-        day = (planned.due.astimezone(zone).date() - enrolled_at.astimezone(zone).date()).days
-        notes = []
-        if planned.moved_by:
-            notes.append(
-                f"moved from {local_time(planned.nominal, zone)}: outside "
-                + " and ".join(planned.moved_by)
-            )
+        day = planned.day(enrolled_at, zone)
+        notes = [note] if (note := planned.moved_note(zone)) else []
         if planned.skipped:
             notes.append(f"[yellow]skipped: {planned.skipped}[/]")
         for line in entry(

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from nurture.cli.context import cli_actor, cli_clock, clinic_settings, needs_database, sessions
 from nurture.cli.output import console, fail
+from nurture.leads.capture import CampaignRefused, active_campaign
 from nurture.leads.import_file import (
     FIELDS,
     CsvProblem,
@@ -21,11 +22,9 @@ from nurture.leads.import_file import (
     read_csv,
 )
 from nurture.leads.importing import (
-    CampaignRefused,
     ImportCounts,
     ImportOrigin,
     LeadImporter,
-    active_campaign,
     safe_filename,
 )
 from nurture.staff.service import record_audit

@@ -7,6 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from nurture.campaigns.spec import WEEKDAYS, CampaignSpec, StepSpec
+from nurture.cli.output import local_time
 from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
 from nurture.sequences.enroll import due_at
@@ -22,6 +23,18 @@ class PlannedStep:
     due: datetime  # when it goes out
     moved_by: tuple[str, ...]  # why it is later than nominal
     skipped: str | None  # why the gate would skip it for this lead
+
+    def day(self, enrolled_at: datetime, zone: ZoneInfo) -> int:
+        """Which day after sign-up it goes out on, by the lead's calendar (sign-up is day 0)."""
+        return (self.due.astimezone(zone).date() - enrolled_at.astimezone(zone).date()).days
+
+    def moved_note(self, zone: ZoneInfo) -> str | None:
+        """'moved from <nominal time>: outside <windows>', when a window moved it."""
+        if not self.moved_by:
+            return None
+        return f"moved from {local_time(self.nominal, zone)}: outside " + " and ".join(
+            self.moved_by
+        )
 
 
 def describe_window(window: SendWindow, policy: SendingPolicy, step: StepSpec) -> str:

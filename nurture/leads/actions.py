@@ -16,7 +16,7 @@ from nurture.campaigns.models import Campaign
 from nurture.consent.ledger import Evidence, current_consent, revoke
 from nurture.consent.models import Channel
 from nurture.messages.models import Message, MessageKind, MessageStatus
-from nurture.replies.inbox import pause_sequences
+from nurture.replies.inbox import pause_sequences, resume_sequences
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
 REMOVED_REASON = "removed by staff"
@@ -65,22 +65,8 @@ def pause(session: Session, lead_id: int) -> int:
 
 
 def resume(session: Session, lead_id: int, now: datetime) -> int:
-    """Resume the lead's paused sequences; returns how many.
-
-    A step not yet due keeps its time; one that fell due while paused is due now.
-    """
-    paused = list(
-        session.scalars(
-            select(Enrollment).where(
-                Enrollment.lead_id == lead_id, Enrollment.status == EnrollmentStatus.PAUSED
-            )
-        )
-    )
-    for enrollment in paused:
-        enrollment.status = EnrollmentStatus.ACTIVE
-        if enrollment.next_due_at is not None:
-            enrollment.next_due_at = max(enrollment.next_due_at, now)
-    return len(paused)
+    """Resume the lead's paused sequences; returns how many (see resume_sequences)."""
+    return resume_sequences(session, lead_id, now)
 
 
 class NotEnrolled(LookupError):

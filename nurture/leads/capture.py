@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import load_version
 from nurture.config import Settings
@@ -19,6 +20,56 @@ from nurture.leads.models import Lead
 from nurture.leads.submission import LeadSubmission
 from nurture.leads.zone import lead_zone
 from nurture.sequences.enroll import enroll
+
+
+class CampaignRefused(ValueError):
+    """The campaign does not exist or is not taking leads."""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignTarget:
+    """An active campaign's current version, loaded once (an import enrols many leads in it)."""
+
+    slug: str
+    campaign_id: int
+    version_id: int
+    definition: CampaignDefinition
+
+
+def active_campaign(session: Session, slug: str) -> CampaignTarget:
+    """The campaign a lead can be enrolled in now, or CampaignRefused saying why not."""
+    campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one_or_none()
+    if campaign is None:
+        raise CampaignRefused(f"there is no campaign {slug!r}")
+    if campaign.status != CampaignStatus.ACTIVE or campaign.current_version_id is None:
+        raise CampaignRefused(
+            f"campaign {slug!r} is {campaign.status}; only active campaigns take new leads"
+        )
+    version = campaign.current_version_id
+    return CampaignTarget(slug, campaign.id, version, load_version(session, version))
+
+
+def enrol_lead(
+    session: Session,
+    lead: Lead,
+    target: CampaignTarget,
+    now: datetime,
+    settings: Settings,
+    policy: SendingPolicy,
+) -> bool:
+    """Enrol the lead in the campaign's current version; False when it was enrolled already."""
+    _, created = enroll(
+        session,
+        lead_id=lead.id,
+        campaign_id=target.campaign_id,
+        version_id=target.version_id,
+        definition=target.definition,
+        zone=lead_zone(lead.timezone, lead.phone, settings.clinic_zone),
+        now=now,
+        policy=policy,
+        phone=lead.phone,
+    )
+    return created
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,22 +117,10 @@ def capture_lead(
         grant(session, lead.id, Channel.EMAIL, evidence, now, settings.clinic_name)
     if submission.consent.sms:
         grant(session, lead.id, Channel.SMS, evidence, now, settings.clinic_name)
-    campaign = session.scalars(
-        select(Campaign).where(
-            Campaign.slug == article.campaign, Campaign.status == CampaignStatus.ACTIVE
-        )
-    ).one_or_none()
-    enrolled = False
-    if campaign is not None and campaign.current_version_id is not None:
-        _, enrolled = enroll(
-            session,
-            lead_id=lead.id,
-            campaign_id=campaign.id,
-            version_id=campaign.current_version_id,
-            definition=load_version(session, campaign.current_version_id),
-            zone=lead_zone(lead.timezone, lead.phone, settings.clinic_zone),
-            now=now,
-            policy=SendingPolicy.from_settings(settings),
-            phone=lead.phone,
-        )
+    try:
+        target = active_campaign(session, article.campaign)
+    except CampaignRefused:
+        return CaptureResult(lead.id, lead.public_id, created, enrolled=False)
+    policy = SendingPolicy.from_settings(settings)
+    enrolled = enrol_lead(session, lead, target, now, settings, policy)
     return CaptureResult(lead.id, lead.public_id, created, enrolled)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from nurture.leads.search import LeadFilter, LeadSummary, all_matching
+from nurture.spreadsheet import neutralise
 
 COLUMNS = (
     "public_id",
@@ -24,14 +25,7 @@ COLUMNS = (
     "sms_consent",
     "booked",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP's list).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 64 * 1024  # one network write per chunk, not per lead
-
-
-def neutralise(cell: str) -> str:
-    """The cell, made inert for spreadsheets: a leading formula character gets a quote."""
-    return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
 def _yes_no(value: bool) -> str:

@@ -15,19 +15,21 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.models import Campaign, CampaignStatus
-from nurture.campaigns.sync import load_version
 from nurture.config import Settings
-from nurture.consent.ledger import Evidence, current_consent, grant, latest_action
+from nurture.consent.ledger import Evidence, consent_in_force, grant, latest_action
 from nurture.consent.models import Channel, ConsentAction
 from nurture.consent.policy import SendingPolicy
-from nurture.leads.capture import upsert_lead
+from nurture.leads.capture import (
+    CampaignRefused,
+    CampaignTarget,
+    active_campaign,
+    enrol_lead,
+    upsert_lead,
+)
 from nurture.leads.import_file import CsvFile
 from nurture.leads.import_rows import CheckedRow, RowError, check_row, is_blank
 from nurture.leads.models import Lead
-from nurture.leads.zone import lead_zone
-from nurture.sequences.enroll import enroll
 from nurture.staff.service import Actor
 
 logger = logging.getLogger(__name__)
@@ -35,20 +37,6 @@ logger = logging.getLogger(__name__)
 CHUNK_SIZE = 500
 SOURCE_PREFIX = "csv-import:"
 Row = tuple[int, tuple[str, ...]]
-
-
-class CampaignRefused(ValueError):
-    """The campaign chosen for the import does not exist or is not taking leads."""
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignTarget:
-    """An active campaign's current version, loaded once per import."""
-
-    slug: str
-    campaign_id: int
-    version_id: int
-    definition: CampaignDefinition
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,19 +91,6 @@ def safe_filename(name: str | None) -> str:
     return cleaned[:80] or "upload.csv"
 
 
-def active_campaign(session: Session, slug: str) -> CampaignTarget:
-    """The campaign a lead can be enrolled in now, or CampaignRefused saying why not."""
-    campaign = session.scalars(select(Campaign).where(Campaign.slug == slug)).one_or_none()
-    if campaign is None:
-        raise CampaignRefused(f"there is no campaign {slug!r}")
-    if campaign.status != CampaignStatus.ACTIVE or campaign.current_version_id is None:
-        raise CampaignRefused(
-            f"campaign {slug!r} is {campaign.status}; only active campaigns take new leads"
-        )
-    version = campaign.current_version_id
-    return CampaignTarget(slug, campaign.id, version, load_version(session, version))
-
-
 def active_campaigns(session: Session) -> list[Campaign]:
     """Campaigns an import can enrol leads in, by name."""
     return list(
@@ -129,33 +104,11 @@ def active_campaigns(session: Session) -> list[Campaign]:
     )
 
 
-def enrol_lead(
-    session: Session,
-    lead: Lead,
-    target: CampaignTarget,
-    now: datetime,
-    settings: Settings,
-    policy: SendingPolicy,
-) -> bool:
-    """Enrol the lead in the campaign's current version; False when it was enrolled already."""
-    _, created = enroll(
-        session,
-        lead_id=lead.id,
-        campaign_id=target.campaign_id,
-        version_id=target.version_id,
-        definition=target.definition,
-        zone=lead_zone(lead.timezone, lead.phone, settings.clinic_zone),
-        now=now,
-        policy=policy,
-        phone=lead.phone,
-    )
-    return created
-
-
 @dataclass(frozen=True, slots=True)
 class _Accepted:
     row: CheckedRow
     target: CampaignTarget
+    in_force: dict[Channel, bool]  # the lead's consent now (none when it is a new lead)
 
 
 class LeadImporter:
@@ -223,13 +176,12 @@ class LeadImporter:
 
     def _import_one(self, session: Session, item: _Accepted, now: datetime) -> tuple[bool, bool]:
         lead, created = upsert_lead(session, item.row.lead, self.origin.source, now)
-        in_force = {} if created else current_consent(session, lead.id)
         wanted = {
             Channel.EMAIL: item.row.lead.consent.email,
             Channel.SMS: item.row.lead.consent.sms,
         }
         for channel, agreed in wanted.items():
-            if agreed and not in_force.get(channel):
+            if agreed and not item.in_force[channel]:
                 grant(
                     session,
                     lead.id,
@@ -246,6 +198,7 @@ class LeadImporter:
     ) -> tuple[list[_Accepted], list[RowError]]:
         errors: list[RowError] = []
         accepted: list[_Accepted] = []
+        checked_rows: list[tuple[CheckedRow, CampaignTarget]] = []
         headers = self.csv_file.headers
         email_column = next(h for h, f in zip(headers, self.mapping, strict=True) if f == "email")
         for number, cells in rows:
@@ -265,12 +218,18 @@ class LeadImporter:
                 errors.append(RowError(number, email_column, message))
                 continue
             self._first_row_for[checked.lead.email] = number
-            accepted.append(_Accepted(checked, target))
-        refused = self._opted_out(session, accepted)
-        errors.extend(refused)
-        skipped_rows = {e.row for e in refused}
+            checked_rows.append((checked, target))
+        latest = self._latest_actions(session, [row.lead.email for row, _ in checked_rows])
+        for row, target in checked_rows:
+            actions = latest.get(row.lead.email, {})
+            refused = self._opted_out(row, actions)
+            if refused is not None:
+                errors.append(refused)
+                continue
+            in_force = consent_in_force(actions.get(Channel.EMAIL), actions.get(Channel.SMS))
+            accepted.append(_Accepted(row, target, in_force))
         errors.sort(key=lambda e: e.row)
-        return [a for a in accepted if a.row.number not in skipped_rows], errors
+        return accepted, errors
 
     def _target(self, session: Session, slug: str) -> CampaignTarget | str:
         if slug not in self._targets:
@@ -280,29 +239,35 @@ class LeadImporter:
                 self._targets[slug] = str(exc)
         return self._targets[slug]
 
-    def _opted_out(self, session: Session, accepted: Sequence[_Accepted]) -> list[RowError]:
-        """Rows granting a channel the person opted out of: a list cannot opt them back in."""
-        emails = [a.row.lead.email for a in accepted]
-        rows = session.execute(select(Lead.email, Lead.id).where(Lead.email.in_(emails)))
-        existing = {email: lead_id for email, lead_id in rows}
+    @staticmethod
+    def _latest_actions(
+        session: Session, emails: Sequence[str]
+    ) -> dict[str, dict[Channel, str | None]]:
+        """Per existing lead among `emails`, its newest ledger action per channel: one query."""
+        if not emails:
+            return {}
+        rows = session.execute(
+            select(
+                Lead.email,
+                latest_action(Lead.id, Channel.EMAIL),
+                latest_action(Lead.id, Channel.SMS),
+            ).where(Lead.email.in_(emails))
+        )
+        return {email: {Channel.EMAIL: e, Channel.SMS: s} for email, e, s in rows}
+
+    def _opted_out(self, row: CheckedRow, actions: dict[Channel, str | None]) -> RowError | None:
+        """A row granting a channel the person opted out of: a list cannot opt them back in."""
         column_for = {f: h for h, f in zip(self.csv_file.headers, self.mapping, strict=True) if f}
-        errors = []
-        for item in accepted:
-            lead_id = existing.get(item.row.lead.email)
-            if lead_id is None:
-                continue
-            consent = item.row.lead.consent
-            for channel, agreed, column in (
-                (Channel.EMAIL, consent.email, column_for.get("email_consent", "")),
-                (Channel.SMS, consent.sms, column_for.get("sms_consent", "")),
-            ):
-                action = session.scalar(select(latest_action(lead_id, channel))) if agreed else None
-                if action == ConsentAction.REVOKED:
-                    noun = "emails" if channel is Channel.EMAIL else "text messages"
-                    message = (
-                        f"this person opted out of {noun}; an import cannot opt them back in "
-                        "(they can sign up again themselves)"
-                    )
-                    errors.append(RowError(item.row.number, column, message))
-                    break
-        return errors
+        consent = row.lead.consent
+        for channel, agreed, column in (
+            (Channel.EMAIL, consent.email, column_for.get("email_consent", "")),
+            (Channel.SMS, consent.sms, column_for.get("sms_consent", "")),
+        ):
+            if agreed and actions.get(channel) == ConsentAction.REVOKED:
+                noun = "emails" if channel is Channel.EMAIL else "text messages"
+                message = (
+                    f"this person opted out of {noun}; an import cannot opt them back in "
+                    "(they can sign up again themselves)"
+                )
+                return RowError(row.number, column, message)
+        return None

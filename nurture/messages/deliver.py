@@ -180,7 +180,7 @@ class Delivery:
         if campaign_status == CampaignStatus.PAUSED:
             # Neither sent nor skipped: it waits, due as before, and the dispatcher
             # releases it when the campaign is active again (see release_held).
-            return MessageStatus.HELD, {"reason": PAUSED_CAMPAIGN, "due_at": message.due_at}
+            return MessageStatus.HELD, {"reason": PAUSED_CAMPAIGN}
         definition = self._definition(session, enrollment.campaign_version_id)
         step = definition.spec.step(message.step_key)
         facts = campaign_facts(

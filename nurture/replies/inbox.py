@@ -77,6 +77,29 @@ def pause_sequences(session: Session, lead_id: int) -> int:
     return len(paused)
 
 
+def _paused(session: Session, lead_id: int) -> list[Enrollment]:
+    return list(
+        session.scalars(
+            select(Enrollment).where(
+                Enrollment.lead_id == lead_id, Enrollment.status == EnrollmentStatus.PAUSED
+            )
+        )
+    )
+
+
+def resume_sequences(session: Session, lead_id: int, now: datetime) -> int:
+    """Resume the lead's paused enrollments; returns how many.
+
+    A step not yet due keeps its time; one that fell due while paused is due now.
+    """
+    paused = _paused(session, lead_id)
+    for enrollment in paused:
+        enrollment.status = EnrollmentStatus.ACTIVE
+        if enrollment.next_due_at is not None:
+            enrollment.next_due_at = max(enrollment.next_due_at, now)
+    return len(paused)
+
+
 def resolve_inbox_item(
     session: Session, item_id: int, *, resume: bool, staff: str, now: datetime
 ) -> InboxItem:
@@ -114,19 +137,10 @@ def _settle_sequences(
     )
     if resume and still_open and not booked:
         return
-    paused = list(
-        session.scalars(
-            select(Enrollment).where(
-                Enrollment.lead_id == lead_id, Enrollment.status == EnrollmentStatus.PAUSED
-            )
-        )
-    )
-    for enrollment in paused:
-        if resume and not booked:
-            enrollment.status = EnrollmentStatus.ACTIVE
-            if enrollment.next_due_at is not None:
-                enrollment.next_due_at = max(enrollment.next_due_at, now)
-            continue
+    if resume and not booked:
+        resume_sequences(session, lead_id, now)
+        return
+    for enrollment in _paused(session, lead_id):
         enrollment.status = EnrollmentStatus.EXITED
         enrollment.next_step_key, enrollment.next_due_at = None, None
         enrollment.ended_at = now

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.campaigns.definition import CampaignDefinition
@@ -23,7 +23,7 @@ from nurture.consent.policy import SendingPolicy
 from nurture.db import upsert_insert
 from nurture.leads.models import Lead, new_public_id
 from nurture.leads.zone import lead_zone
-from nurture.messages.models import Message, MessageKind, MessageStatus
+from nurture.messages.models import Message, MessageStatus
 from nurture.sequences.enroll import due_at
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
@@ -154,7 +154,8 @@ def dispatch_due(
 def release_held(session: Session, now: datetime, limit: int) -> list[int]:
     """Move held messages whose time has come back to the queue.
 
-    A paused campaign's messages stay held (delivery put them there) until it resumes.
+    A paused campaign's messages stay held (delivery put them there) until it resumes;
+    notices carry no campaign, so a pause never holds them.
     """
     campaign_paused = exists().where(
         Campaign.id == Message.campaign_id, Campaign.status == CampaignStatus.PAUSED
@@ -169,7 +170,7 @@ def release_held(session: Session, now: datetime, limit: int) -> list[int]:
                     .where(
                         Message.status == MessageStatus.HELD,
                         Message.due_at <= now,
-                        or_(Message.kind == MessageKind.TRANSACTIONAL, ~campaign_paused),
+                        ~campaign_paused,
                     )
                     .limit(limit)
                     .scalar_subquery()

@@ -124,6 +124,22 @@ def test_archiving_ends_enrollments_and_skips_waiting_messages_with_a_reason(
         }
 
 
+def test_archiving_a_paused_campaign_skips_the_messages_it_was_holding(
+    harness: Harness, db: Database, clock: ManualClock, settings: Settings
+) -> None:
+    capture(db.factory, clock, settings)
+    queued = harness.dispatch(deliver=False)
+    set_status(db, clock, CampaignStatus.PAUSED)
+    harness.delivery.deliver_batch(queued)
+    assert harness.messages()["welcome-article"].status == MessageStatus.HELD
+
+    set_status(db, clock, CampaignStatus.ARCHIVED)
+    welcome = harness.messages()["welcome-article"]
+    assert (welcome.status, welcome.reason) == (MessageStatus.SKIPPED, ARCHIVED_REASON)
+    harness.run_for(timedelta(days=3), step=timedelta(hours=1))
+    assert harness.email.sent == [] and list(harness.messages()) == ["welcome-article"]
+
+
 def campaign_id(db: Database) -> int:
     with db.factory() as session:
         return session.scalars(select(Campaign.id).where(Campaign.slug == SLUG)).one()

@@ -15,6 +15,7 @@ from nurture.leads import actions
 from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 from tests.factories import capture
+from tests.harness import Harness
 from tests.support import Database
 
 
@@ -64,6 +65,24 @@ def test_staff_opt_out_revokes_one_channel_and_skips_its_waiting_messages(
         "text-1": ("skipped", "sms consent revoked by staff"),
         "email-1": ("held", None),
     }
+
+
+def test_staff_opt_out_is_honoured_at_send_time_for_every_later_step(
+    db: Database, clock: ManualClock, settings: Settings, campaign: int
+) -> None:
+    harness = Harness(db, clock, settings)
+    lead_id = dana(db, clock, settings)
+    handed_to_worker = harness.dispatch(deliver=False)  # the welcome email, already queued
+    with db.factory.begin() as session:
+        assert actions.opt_out(session, lead_id, Channel.EMAIL, "mara@clinic.example", clock.now())
+    harness.delivery.deliver_batch(handed_to_worker)
+    harness.run_for(timedelta(days=15))
+    assert harness.email.sent == []
+    assert len(harness.sms.sent) == 3  # the other channel is untouched
+    emails = {m.step_key: m.reason for m in harness.messages().values() if m.channel == "email"}
+    assert emails.pop("welcome-article") == "email consent revoked by staff"
+    # Written after the opt-out: the gate read the ledger when each one fell due.
+    assert emails and set(emails.values()) == {"no email consent"}
 
 
 def test_resume_keeps_a_future_step_time_and_makes_an_overdue_step_due_now(

@@ -10,8 +10,9 @@ import pytest
 
 from nurture.clock import ManualClock
 from nurture.config import Settings
-from nurture.leads.export import COLUMNS, neutralise, write_leads_csv
+from nurture.leads.export import COLUMNS, write_leads_csv
 from nurture.leads.search import LeadFilter
+from nurture.spreadsheet import neutralise
 from tests.factories import capture
 from tests.support import Database
 

@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.editing import (
-    Impact,
     StepEdit,
     StepForm,
     apply_step_form,
@@ -25,6 +23,7 @@ from nurture.campaigns.editing import (
     save_step_edit,
 )
 from nurture.campaigns.editing.test_send import Senders, send_test, sms_test_number
+from nurture.campaigns.lifecycle import UnknownCampaign, find_campaign
 from nurture.campaigns.models import Campaign, CampaignVersion
 from nurture.campaigns.preview import FieldProblem, Preview, preview_step
 from nurture.campaigns.spec import WEEKDAYS, StepSpec
@@ -76,22 +75,18 @@ class Loaded:
 
 
 def _load(session: Session, slug: str, key: str) -> Loaded:
-    campaign = session.scalar(select(Campaign).where(Campaign.slug == slug))
-    version = session.get(CampaignVersion, campaign.current_version_id or 0) if campaign else None
-    if campaign is None or version is None:
+    try:
+        campaign = find_campaign(session, slug)
+    except UnknownCampaign:
+        raise HTTPException(404, "no such campaign") from None
+    version = session.get(CampaignVersion, campaign.current_version_id or 0)
+    if version is None:
         raise HTTPException(404, "no such campaign")
     definition = load_version(session, version.id)
     step = next((s for s in definition.spec.steps if s.key == key), None)
     if step is None:
         raise HTTPException(404, "no such step")
     return Loaded(campaign, version, definition, step)
-
-
-def _next_number(session: Session, campaign_id: int) -> int:
-    latest = session.scalar(
-        select(func.max(CampaignVersion.number)).where(CampaignVersion.campaign_id == campaign_id)
-    )
-    return (latest or 0) + 1
 
 
 def _edit_path(slug: str, key: str) -> str:
@@ -111,32 +106,6 @@ class Checked:
     problems: list[FieldProblem]
 
 
-def _check(loaded: Loaded, form: StepForm, settings: Settings) -> Checked:
-    edit = apply_step_form(loaded.definition, loaded.step.key, form, settings.templates_dir)
-    draft = form.draft(loaded.step.key)
-    preview = (
-        preview_step(loaded.definition, draft, settings)
-        if draft is not None
-        else Preview(loaded.step.channel)
-    )
-    return Checked(edit, preview, _merge(edit, preview))
-
-
-def _impact(
-    session: Session, loaded: Loaded, checked: Checked, settings: Settings, clock: Clock
-) -> Impact:
-    return describe_impact(
-        session,
-        loaded.campaign,
-        checked.edit.definition or loaded.definition,
-        loaded.step.key,
-        new_version=_next_number(session, loaded.campaign.id),
-        now=clock.now(),
-        policy=SendingPolicy.from_settings(settings),
-        clinic_zone=settings.clinic_zone,
-    )
-
-
 @dataclass(frozen=True)
 class StepEditor:
     """One request about one campaign step: who asks, the step, and the page to answer with."""
@@ -150,11 +119,30 @@ class StepEditor:
 
     def check(self, form: StepForm) -> Checked:
         """The typed values as an edit and a preview, with their problems."""
-        return _check(self.loaded, form, self.settings)
+        loaded, settings = self.loaded, self.settings
+        edit = apply_step_form(loaded.definition, loaded.step.key, form, settings.templates_dir)
+        draft = form.draft(loaded.step.key)
+        preview = (
+            preview_step(loaded.definition, draft, settings)
+            if draft is not None
+            else Preview(loaded.step.channel)
+        )
+        return Checked(edit, preview, _merge(edit, preview))
 
     def impact(self, checked: Checked) -> list[str]:
         """What saving `checked` would do to enrolled leads, in sentences."""
-        return _impact(self.session, self.loaded, checked, self.settings, self.clock).lines()
+        loaded = self.loaded
+        return describe_impact(
+            self.session,
+            loaded.campaign,
+            checked.edit.definition or loaded.definition,
+            loaded.step.key,
+            # Saving writes the version after the current one, which is always the latest.
+            new_version=loaded.version.number + 1,
+            now=self.clock.now(),
+            policy=SendingPolicy.from_settings(self.settings),
+            clinic_zone=self.settings.clinic_zone,
+        ).lines()
 
     def page(
         self,

@@ -56,6 +56,7 @@ US_ZONES = (
     "Pacific/Honolulu",
 )
 START_FORMAT = "%Y-%m-%dT%H:%M"
+NO_CAMPAIGN = "No campaign has that name."
 STATUS_DONE = {
     CampaignStatus.ACTIVE: "activated",
     CampaignStatus.PAUSED: "paused",
@@ -67,7 +68,7 @@ def _campaign(session: Session, slug: str) -> Campaign:
     try:
         return find_campaign(session, slug)
     except UnknownCampaign:
-        raise HTTPException(404, "No campaign has that name.") from None
+        raise HTTPException(404, NO_CAMPAIGN) from None
 
 
 def _current(session: Session, campaign: Campaign) -> CampaignDefinition | None:
@@ -153,9 +154,10 @@ def _move(
     session: Session,
     now: datetime,
 ) -> Response:
-    _campaign(session, slug)
     try:
         change = change_status(session, slug, target, actor(request, user), now)
+    except UnknownCampaign:
+        raise HTTPException(404, NO_CAMPAIGN) from None
     except StatusChangeRefused as exc:
         session.rollback()
         return redirect_with_notice(request, f"/admin/campaigns/{slug}", f"Not changed: {exc}.")
@@ -235,21 +237,14 @@ def _dry_run_rows(
     sms: bool,
 ) -> list[dict[str, Any]]:
     rows = []
-    first_day = start.astimezone(zone).date()
     for planned in plan_steps(definition.spec, start, zone, policy, phone=None, sms_consent=sms):
-        moved = (
-            f"moved from {local_time(planned.nominal, zone)}: outside "
-            + " and ".join(planned.moved_by)
-            if planned.moved_by
-            else ""
-        )
         rows.append(
             {
-                "day": (planned.due.astimezone(zone).date() - first_day).days,
+                "day": planned.day(start, zone),
                 "key": planned.step.key,
                 "channel": planned.step.channel.value,
                 "when": local_time(planned.due, zone),
-                "moved": moved,
+                "moved": planned.moved_note(zone) or "",
                 "skipped": planned.skipped,
             }
         )

@@ -37,8 +37,6 @@ from nurture.web.admin.pages import admin_page, redirect_with_notice
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(check_csrf)])
-# Ids fit the database's integer: a larger one is a 422, not a database error.
-
 PER_PAGE = 50
 _REPLY_KEY = re.compile(r"^[0-9a-f]{32}$")
 FIELD_LABELS = {"channel": "Send by", "body": "Reply"}

@@ -19,6 +19,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from nurture.config import Settings
+from nurture.leads.capture import CampaignRefused, active_campaign
 from nurture.leads.import_file import (
     FIELDS,
     NOT_IMPORTED,
@@ -39,14 +40,13 @@ from nurture.leads.import_jobs import (
 )
 from nurture.leads.import_uploads import UploadMissing, read_upload, save_upload
 from nurture.leads.importing import (
-    CampaignRefused,
     ImportCounts,
     ImportOrigin,
     LeadImporter,
-    active_campaign,
     active_campaigns,
     safe_filename,
 )
+from nurture.spreadsheet import neutralise
 from nurture.staff.models import StaffUser
 from nurture.web.admin.auth import check_csrf
 from nurture.web.admin.deps import LeadsUser, actor
@@ -267,13 +267,6 @@ def job_page(request: Request, user: LeadsUser, session: SessionDep, job_id: str
     return admin_page(request, user, "leads/import_job.html", context, section=SECTION)
 
 
-def _cell(value: str | int) -> str | int:
-    # A spreadsheet would run a cell starting with = + - @ as a formula.
-    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@"}:
-        return "'" + value
-    return value
-
-
 @router.get("/leads/import/{job_id}/errors.csv")
 def job_errors_csv(user: LeadsUser, session: SessionDep, job_id: str) -> Response:
     """The skipped rows as a CSV: row, column, problem."""
@@ -282,7 +275,7 @@ def job_errors_csv(user: LeadsUser, session: SessionDep, job_id: str) -> Respons
     writer = csv.writer(out)
     writer.writerow(["row", "column", "problem"])
     for error in job_errors(session, job.id):
-        writer.writerow([error.row, _cell(error.column), _cell(error.message)])
+        writer.writerow([error.row, neutralise(error.column), neutralise(error.message)])
     name = f"import-{job.public_id}-errors.csv"
     return Response(
         out.getvalue(),

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from nurture.booking.availability import stored_availability
 from nurture.booking.models import ClinicSetting
@@ -167,6 +167,28 @@ def test_saved_clinic_identity_shows_on_the_next_pages_and_is_audited(
     assert entry.detail["fields"]["clinic_phone"] == {"old": "+12175550142", "new": "+13125550188"}
     assert entry.detail["fields"]["clinic_name"]["new"] == "Oak Street Physical Therapy"
     assert set(entry.detail["fields"]) == {"clinic_name", "clinic_phone", "clinic_address"}
+
+
+def test_the_saved_settings_are_read_once_per_request(
+    client: TestClient, db: Database, admin: str
+) -> None:
+    save(client, admin, clinic_name="Oak Street Physical Therapy")
+    reads: list[str] = []
+
+    def note(
+        _conn: object, _cursor: object, statement: str, parameters: object, *_: object
+    ) -> None:
+        if "clinic_settings" in statement and "profile" in str(parameters):
+            reads.append(statement)
+
+    # The settings page takes the session, the settings and the page's clinic name.
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        page = client.get(PAGE)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert page.status_code == 200 and "Oak Street Physical Therapy" in page.text
+    assert len(reads) == 1
 
 
 def test_saving_the_form_unchanged_stores_and_audits_nothing(

@@ -10,7 +10,10 @@ from fastapi.testclient import TestClient
 
 from nurture.clock import ManualClock
 from nurture.config import Settings
+from nurture.consent.ledger import suppress
+from nurture.consent.models import Channel
 from nurture.leads.capture import CaptureResult
+from nurture.leads.models import Lead
 from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.replies.models import InboxItem, InboxStatus
 from nurture.replies.sms_inbound import InboundSms, SmsOutcome, receive_sms
@@ -18,6 +21,7 @@ from nurture.sequences.models import Enrollment, EnrollmentStatus
 from nurture.staff.models import AuditEntry
 from nurture.web.admin import inbox as inbox_pages
 from tests.factories import capture
+from tests.harness import Harness
 from tests.replies.conftest import PHONE, Texter, new_sid, rows
 from tests.support import Database
 from tests.web.admin.console import EMAILS, post_form, sign_in_as
@@ -221,6 +225,59 @@ def test_a_channel_the_lead_opted_out_of_is_closed_and_refused(
     )
     assert ">Are you still there?</textarea>" in refused.text  # what they typed is kept
     assert staff_replies(db) == [] and audit(db, "inbox.replied") == []
+
+
+def test_a_queued_text_reply_is_not_sent_once_the_lead_texts_stop(
+    client: TestClient,
+    db: Database,
+    clock: ManualClock,
+    settings: Settings,
+    asked: int,
+    text: Texter,
+    desk: str,
+) -> None:
+    # Invariant 3: STOP takes effect at once, on a reply already queued as well.
+    data = {
+        "channel": "sms",
+        "body": "Yes, most plans cover it.",
+        "reply_key": reply_key(client, asked),
+    }
+    assert post_form(client, f"/admin/inbox/{asked}/reply", desk, data).status_code == 303
+    text("STOP")
+    harness = Harness(db, clock, settings)
+    harness.run_for(timedelta(days=1), step=timedelta(hours=1))
+    [reply] = staff_replies(db)
+    assert (reply.status, reply.reason) == (MessageStatus.SKIPPED, "sms consent revoked by STOP")
+    assert all(data["body"] not in str(getattr(m, "body", "")) for m in harness.sms.sent)
+
+
+def test_a_queued_email_reply_is_not_sent_to_an_address_suppressed_meanwhile(
+    client: TestClient,
+    db: Database,
+    clock: ManualClock,
+    settings: Settings,
+    lead: CaptureResult,
+    asked: int,
+    desk: str,
+) -> None:
+    data = {
+        "channel": "email",
+        "body": "Here are the details.",
+        "reply_key": reply_key(client, asked),
+    }
+    assert post_form(client, f"/admin/inbox/{asked}/reply", desk, data).status_code == 303
+    [queued] = staff_replies(db)
+    # Invariant 3: the gate checks the address again at send time.
+    with db.factory.begin() as session:
+        dana = session.get(Lead, lead.lead_id)
+        assert dana is not None and dana.email is not None
+        suppress(session, Channel.EMAIL, dana.email, "hard bounce", clock.now())
+    harness = Harness(db, clock, settings)
+    harness.run_for(timedelta(hours=2))
+    [reply] = staff_replies(db)
+    assert reply.id == queued.id and reply.status == MessageStatus.SKIPPED
+    assert reply.reason == "email address suppressed: hard bounce"
+    assert harness.email.sent == []
 
 
 def test_an_empty_reply_names_the_field(
