@@ -288,3 +288,29 @@ def test_narrower_sms_quiet_hours_move_the_next_text(
         assert enrollment.next_due_at.astimezone(CHICAGO) == datetime(
             2026, 11, 2, 12, 0, tzinfo=CHICAGO
         )
+
+
+def test_a_name_saved_between_two_delivery_batches_signs_the_second_batch(
+    client: TestClient,
+    db: Database,
+    clock: ManualClock,
+    settings: Settings,
+    admin: str,
+    campaign: int,
+    worker: list[int],
+) -> None:
+    # The worker keeps one delivery object per saved-settings value: a save must not be
+    # hidden behind the one it built for the batch before.
+    capture(db.factory, clock, settings, email="ann@example.com")
+    capture(db.factory, clock, settings, email="bo@example.com")
+    tasks.dispatch()
+    first, second = worker
+    assert tasks.deliver([first]) == 1
+    save(client, admin, clinic_name="Oak Street PT")
+    assert tasks.deliver([second]) == 1
+    emails = [
+        message_from_bytes(eml.read_bytes(), policy=policy.default)
+        for eml in Path(settings.outbox_dir).glob("*.eml")
+    ]
+    senders = [str(email["From"]).split(" <")[0] for email in emails]
+    assert sorted(senders) == sorted([settings.clinic_name, "Oak Street PT"])
