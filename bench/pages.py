@@ -44,11 +44,11 @@ from bench.seed_leads import (
 )
 from nurture.analytics.rollup import refresh_campaigns
 from nurture.clock import utcnow
-from nurture.config import PROJECT_ROOT
 from nurture.db import make_engine
 from nurture.migrate import upgrade
 from tests.e2e.stack import ProcessGroup, web_argv
 from tests.helpers.net import free_port
+from tests.support import REPO
 
 ADMIN_URL = os.environ.get(
     "NURTURE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -250,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "NURTURE_ENV": "development",
                 "DATABASE_URL": url,
                 "NURTURE_DATA_DIR": str(processes.log_dir / "var"),
-                "PYTHONPATH": str(PROJECT_ROOT),
+                "PYTHONPATH": str(REPO),
             }
         )
         web = processes.start("web", web_argv(port), env)

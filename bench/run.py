@@ -48,12 +48,12 @@ from bench.seed import (
 )
 from bench.worker import WorkerProcess
 from nurture.clock import utcnow
-from nurture.config import PROJECT_ROOT
 from nurture.db import make_engine
 from nurture.messages.models import Message, MessageStatus
 from tests.helpers.provider_stub import ProviderStub
+from tests.support import REPO
 
-RESULTS = PROJECT_ROOT / "bench" / "results" / "latest.json"
+RESULTS = REPO / "bench" / "results" / "latest.json"
 DEFAULT_POSTGRES = os.environ.get(
     "NURTURE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -287,7 +287,7 @@ def report(results: dict[str, object], console: Console) -> None:
     console.print(table)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    console.print(f"results written to {RESULTS.relative_to(PROJECT_ROOT)}")
+    console.print(f"results written to {RESULTS.relative_to(REPO)}")
     outbox, naive = results["end_to_end"], results["naive"]
     assert isinstance(outbox, dict) and isinstance(naive, dict)
     print(

@@ -13,15 +13,16 @@ from nurture.campaigns.definition import CampaignDefinition, load_campaign_dir
 from nurture.campaigns.models import Campaign as CampaignRow
 from nurture.campaigns.sync import sync_campaign
 from nurture.clock import utcnow
-from nurture.config import PROJECT_ROOT, get_settings
+from nurture.config import get_settings
 from nurture.consent.models import Channel, ConsentAction, ConsentEvent
 from nurture.consent.wording import WORDING
 from nurture.db import make_engine
 from nurture.leads.models import Lead, new_public_id
 from nurture.migrate import upgrade
 from nurture.sequences.models import Enrollment, EnrollmentStatus
+from tests.support import REPO
 
-CAMPAIGN_DIR = PROJECT_ROOT / "templates" / "campaigns" / "hamstring-sciatica"
+CAMPAIGN_DIR = REPO / "templates" / "campaigns" / "hamstring-sciatica"
 
 
 def create_database(admin_url: str) -> str:

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from nurture.config import PROJECT_ROOT
+from tests.support import REPO
 
 
 class WorkerProcess:
@@ -45,8 +45,8 @@ class WorkerProcess:
         with log_path.open("wb") as log:
             self.popen = subprocess.Popen(
                 argv,
-                env={**env, "PYTHONPATH": str(PROJECT_ROOT)},
-                cwd=PROJECT_ROOT,
+                env={**env, "PYTHONPATH": str(REPO)},
+                cwd=REPO,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from nurture.resources import bundled_templates
+
 PLACEHOLDER_SECRETS = {"", "changethis", "change-me", "dev-secret-key", "secret"}
 DEV_SECRET = "dev-secret-key"  # noqa: S105 - refused outside development
 
@@ -26,10 +27,15 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = Field(
         "development", alias="NURTURE_ENV"
     )
-    database_url: str = Field(f"sqlite:///{PROJECT_ROOT / 'var' / 'nurture.db'}")
+    # Empty: a SQLite file in the data folder (the embedded default).
+    database_url: str = ""
     celery_broker_url: str = "memory://"
-    data_dir: Path = Field(PROJECT_ROOT / "var", alias="NURTURE_DATA_DIR")
-    templates_dir: Path = Field(PROJECT_ROOT / "templates", alias="NURTURE_TEMPLATES_DIR")
+    # Relative to the directory the command runs in, made absolute once at start-up so
+    # every part of the process agrees. Docker images set /var/lib/nurture.
+    data_dir: Path = Field(Path("var"), alias="NURTURE_DATA_DIR")
+    # A clinic's own copy of the templates folder (campaigns, articles, pages);
+    # by default the one that ships inside the package.
+    templates_dir: Path = Field(default_factory=bundled_templates, alias="NURTURE_TEMPLATES_DIR")
 
     email_channel: Literal["console", "sendgrid"] = "console"
     sms_channel: Literal["console", "twilio"] = "console"
@@ -88,9 +94,24 @@ class Settings(BaseSettings):
     # (broker restart, worker killed before ack): the sweeper enqueues it again.
     requeue_after_seconds: float = Field(120.0, alias="NURTURE_REQUEUE_AFTER", gt=0)
     max_delivery_attempts: int = Field(5, alias="NURTURE_MAX_ATTEMPTS", ge=1)
+    # /metrics answers only with "Authorization: Bearer <this>"; empty: /metrics is off.
+    metrics_token: str = ""
+    # "json" (one object per line, for a log collector) or "text"; empty: json in production.
+    log_format: Literal["", "json", "text"] = ""
     # How often beat recounts the Results rollup of active and paused campaigns: the
     # Results page shows the numbers as of the last count (nurture.analytics.rollup).
     results_refresh_seconds: float = Field(300.0, alias="RESULTS_REFRESH_SECONDS", gt=0)
+
+    @field_validator("data_dir", "templates_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _embedded_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'nurture.db'}"
+        return self
 
     @field_validator("sms_quiet_hours")
     @classmethod
@@ -154,6 +175,12 @@ class Settings(BaseSettings):
         if missing:
             raise ValueError("production configuration is incomplete: " + ", ".join(missing))
         return self
+
+    @property
+    def logs_as_json(self) -> bool:
+        return self.log_format == "json" or (
+            not self.log_format and self.environment == "production"
+        )
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,4 +1,9 @@
-"""Apply Alembic migrations from code (`nurture db upgrade`, tests, the demo)."""
+"""Apply Alembic migrations from code (`nurture db upgrade`, tests, the demo).
+
+The configuration is built here rather than read from alembic.ini, so an installed
+package migrates from any directory; alembic.ini only serves the `alembic` command
+in a checkout.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
 
-from nurture.config import PROJECT_ROOT
+from nurture.resources import migrations_dir
 
 
 def alembic_config(url: str | None = None, connection: Connection | None = None) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
     if url:
         config.attributes["url"] = url
     if connection is not None:

@@ -7,6 +7,7 @@ from nurture.clock import ClockAnchor
 from nurture.consent.models import ConsentEvent, Suppression
 from nurture.db import Base
 from nurture.deliverability.models import ProviderEvent, SoftBounce
+from nurture.health.models import Heartbeat
 from nurture.leads.import_jobs import ImportJob, ImportRowProblem
 from nurture.leads.models import Lead
 from nurture.messages.models import Message
@@ -26,6 +27,7 @@ __all__ = [
     "ClockAnchor",
     "ConsentEvent",
     "Enrollment",
+    "Heartbeat",
     "ImportJob",
     "ImportRowProblem",
     "InboundMessage",

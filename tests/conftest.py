@@ -21,11 +21,13 @@ from sqlalchemy.orm import sessionmaker
 from nurture.campaigns.definition import CampaignDefinition, load_campaign_dir
 from nurture.campaigns.sync import sync_campaign
 from nurture.clock import ManualClock
-from nurture.config import PROJECT_ROOT, Settings, get_settings
+from nurture.config import Settings, get_settings
 from nurture.db import get_engine, get_sessionmaker, make_engine
 from nurture.migrate import upgrade
+from tests.e2e.stack import flush_redis, redis_available, redis_url_for
 from tests.support import (
     POSTGRES_ADMIN_URL,
+    REPO,
     START,
     Database,
     need,
@@ -97,8 +99,8 @@ def postgres_available() -> bool:
         return False
 
 
-def create_postgres_database() -> str:
-    """A new, migrated, empty database; returns its URL."""
+def create_postgres_database(*, migrated: bool = True) -> str:
+    """A new empty database, migrated unless asked not to; returns its URL."""
     need("PostgreSQL", postgres_available(), POSTGRES_ADMIN_URL)
     name = f"nurture_test_{uuid.uuid4().hex[:10]}"
     admin = make_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -106,7 +108,8 @@ def create_postgres_database() -> str:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    upgrade(url)
+    if migrated:
+        upgrade(url)
     return url
 
 
@@ -121,6 +124,14 @@ def drop_postgres_database(url: str) -> None:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     url = create_postgres_database()
+    yield url
+    drop_postgres_database(url)
+
+
+@pytest.fixture
+def empty_postgres_url() -> Iterator[str]:
+    """A database of its own with no tables yet: `nurture db upgrade` is the test's to run."""
+    url = create_postgres_database(migrated=False)
     yield url
     drop_postgres_database(url)
 
@@ -158,13 +169,29 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) ->
 
 
 @pytest.fixture
+def redis_db() -> int:
+    """The Redis database number of the test module; each module overrides this."""
+    pytest.fail("define a `redis_db` fixture returning the module's own number", pytrace=False)
+
+
+@pytest.fixture
+def broker(redis_db: int) -> Iterator[str]:
+    """A Redis database of this test's own, empty before and after."""
+    url = redis_url_for(redis_db)
+    need("Redis", redis_available(url), url)
+    flush_redis(url)
+    yield url
+    flush_redis(url)
+
+
+@pytest.fixture
 def clock() -> ManualClock:
     return ManualClock(START)
 
 
 @pytest.fixture(scope="session")
 def seeded_definition() -> CampaignDefinition:
-    return load_campaign_dir(PROJECT_ROOT / "templates" / "campaigns" / "hamstring-sciatica")
+    return load_campaign_dir(REPO / "templates" / "campaigns" / "hamstring-sciatica")
 
 
 @pytest.fixture

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from celery import Celery
+import logging
+from typing import Any
+
+from celery import Celery, signals
 
 from nurture.config import get_settings
+from nurture.telemetry.logs import configure_logging
 
 
 def make_app() -> Celery:
@@ -23,6 +27,7 @@ def make_app() -> Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
         worker_hijack_root_logger=False,
+        beat_scheduler="workers.heartbeats:HeartbeatScheduler",
         beat_schedule={
             "dispatch-due": {
                 "task": "nurture.dispatch",
@@ -38,7 +43,17 @@ def make_app() -> Celery:
             },
         },
     )
+    from workers.heartbeats import WorkerHeartbeat  # it imports the database layer
+
+    app.steps["worker"].add(WorkerHeartbeat)
     return app
+
+
+@signals.setup_logging.connect
+def _logging(loglevel: Any = None, **_: Any) -> None:
+    # Connected, this replaces Celery's own set-up in workers and beat alike.
+    level = logging.getLevelName(loglevel) if isinstance(loglevel, int) else loglevel
+    configure_logging(get_settings().logs_as_json, str(level or "INFO"))
 
 
 app = make_app()

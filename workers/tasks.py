@@ -13,10 +13,12 @@ from nurture.clock import Clock, anchored_clock
 from nurture.config import Settings, get_settings
 from nurture.consent.policy import SendingPolicy
 from nurture.db import get_sessionmaker
+from nurture.health.heartbeat import DISPATCHER, record_now
 from nurture.messages.channels.base import EmailChannel, SmsChannel
 from nurture.messages.channels.factory import email_channel, sms_channel
 from nurture.messages.deliver import Delivery, expire_abandoned
 from nurture.sequences.dispatch import dispatch_due, requeue_lost
+from nurture.telemetry.counters import counter_store
 from workers.celery_app import app
 
 # Set by an in-process runner (the demo's rehearsal) whose clock the tasks must share.
@@ -53,8 +55,13 @@ def _channels() -> tuple[EmailChannel, SmsChannel]:
 @lru_cache(maxsize=2)
 def _delivery_with(overrides: tuple[tuple[str, str], ...]) -> Delivery:
     # Kept while the clinic settings stay the same, so its campaign cache lives on.
+    settings = get_settings()
     return Delivery(
-        get_sessionmaker(), clock(), get_settings().model_copy(update=dict(overrides)), *_channels()
+        get_sessionmaker(),
+        clock(),
+        settings.model_copy(update=dict(overrides)),
+        *_channels(),
+        counters=counter_store(settings.celery_broker_url),
     )
 
 
@@ -88,6 +95,7 @@ def dispatch() -> int:
         )
         total += report.written + report.released
         if report.claimed < settings.dispatch_batch_size:
+            record_now(get_sessionmaker(), DISPATCHER)  # readiness: the chain works
             return total
 
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from typing import Annotated
+
 import typer
 
 from nurture.cli import bookings, campaigns, consent, db, inbox, leads, users
 from nurture.cli.demo import demo
+from nurture.cli.doctor import doctor
 from nurture.cli.services import beat, run, serve, worker
 from nurture.cli.stats import stats
 
@@ -15,6 +19,26 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"nurture {version('nurture')}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Nurture: timed educational email and SMS sequences for a clinic's prospects."""
+
+
 app.add_typer(db.app, name="db")
 app.add_typer(campaigns.app, name="campaigns")
 app.add_typer(leads.app, name="leads")
@@ -22,5 +46,5 @@ app.add_typer(consent.app, name="consent")
 app.add_typer(inbox.app, name="inbox")
 app.add_typer(bookings.app, name="bookings")
 app.add_typer(users.app, name="users")
-for command in (serve, worker, beat, run, demo, stats):
+for command in (serve, worker, beat, run, demo, stats, doctor):
     app.command()(command)

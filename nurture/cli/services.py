@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import logging
 from enum import StrEnum
 from typing import Annotated
 
@@ -15,6 +14,7 @@ from nurture.cli.context import cli_clock, load_settings, needs_database, sessio
 from nurture.cli.output import console, fail
 from nurture.config import Settings
 from nurture.runtime.prepare import check_campaign, migrate, sync_checked
+from nurture.telemetry.logs import configure_logging, logging_config
 
 WEB_APP = "nurture.web.app:create_app"
 
@@ -56,12 +56,17 @@ def serve(
     ] = None,
 ) -> None:
     """The web tier (uvicorn). Run `nurture db upgrade` and `campaigns sync` first."""
-    load_settings()
     _require_web_app()
     import uvicorn
 
+    settings = load_settings()
     uvicorn.run(
-        WEB_APP, factory=True, host=host, port=port, forwarded_allow_ips=forwarded_allow_ips
+        WEB_APP,
+        factory=True,
+        host=host,
+        port=port,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_config=logging_config(settings.logs_as_json),
     )
 
 
@@ -134,15 +139,12 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     from workers import tasks
     from workers.celery_app import app
 
-    # Celery logs a failing task to a NullHandler unless logging is set up; uvicorn
-    # configures only its own loggers.
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("kombu.connection").setLevel(logging.ERROR)  # "no hostname" for memory://
+    # Celery logs a failing task to a NullHandler unless logging is set up.
+    configure_logging(settings.logs_as_json, "WARNING")
     use_memory_broker(app, polling_interval=0.1)
     tasks.use_clock(None)  # the configured clock, with caches built from these settings
-    server = uvicorn.Server(uvicorn.Config(WEB_APP, factory=True, host=host, port=port))
+    config = uvicorn.Config(WEB_APP, factory=True, host=host, port=port, log_config=None)
+    server = uvicorn.Server(config)
     out = console()
     try:
         with embedded_worker(app), embedded_beat(app):

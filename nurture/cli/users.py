@@ -1,4 +1,8 @@
-"""`nurture users`: create staff accounts for the admin console and list them."""
+"""`nurture users`: staff accounts for the admin console, managed from the server.
+
+The commands here are how a clinic recovers access: a sole admin who forgot their
+password, or disabled by mistake, is put right by whoever can run `nurture` on the server.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,14 @@ from sqlalchemy import select
 from nurture.cli.context import cli_actor, cli_clock, needs_database, sessions
 from nurture.cli.output import console, fail
 from nurture.staff.models import Role, StaffUser
-from nurture.staff.service import StaffError, create_user, find_user, parse_role
+from nurture.staff.service import (
+    StaffError,
+    create_user,
+    find_user,
+    parse_role,
+    reset_password,
+    set_disabled,
+)
 
 app = typer.Typer(help="Staff accounts for the admin console.", no_args_is_help=True)
 ROLES = ", ".join(role.value for role in Role)
@@ -55,6 +66,54 @@ def create(
             fail(str(exc))
         created = f"Created {user.role} account {user.email}."
     console().print(escape(created))
+
+
+Email = Annotated[str, typer.Argument(help="The account's email address (its login).")]
+
+
+def _existing(email: str) -> int:
+    with sessions()() as session:
+        user = find_user(session, email)
+    if user is None:
+        fail(f"there is no staff account for {email.strip()} (see `nurture users list`)")
+    return user.id
+
+
+@app.command("set-password")
+@needs_database
+def set_password(email: Email) -> None:
+    """Set a new password (prompted, or read from stdin); the account is signed out everywhere."""
+    user_id = _existing(email)
+    password = _read_password()
+    with sessions().begin() as session:
+        try:
+            user = reset_password(session, user_id, password, cli_clock().now(), cli_actor())
+        except StaffError as exc:
+            fail(f"{exc}; the password was not changed")
+        done = f"New password set for {user.email}; its open sessions are signed out."
+    console().print(escape(done))
+
+
+def _set_disabled(email: str, disabled: bool) -> None:
+    user_id = _existing(email)
+    with sessions().begin() as session:
+        user = set_disabled(session, user_id, disabled, cli_clock().now(), cli_actor())
+        done = f"{user.email} is {'disabled' if user.disabled else 'active'}."
+    console().print(escape(done))
+
+
+@app.command()
+@needs_database
+def disable(email: Email) -> None:
+    """Stop an account from signing in (its open sessions end at their next request)."""
+    _set_disabled(email, True)
+
+
+@app.command()
+@needs_database
+def enable(email: Email) -> None:
+    """Let a disabled account sign in again."""
+    _set_disabled(email, False)
 
 
 @app.command("list")

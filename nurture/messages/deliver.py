@@ -8,8 +8,9 @@ it unknown instead of sending it again (invariant 1).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -39,6 +40,7 @@ from nurture.messages.gate import Decision, gate
 from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.messages.render import TemplateProblem
 from nurture.sequences.models import Enrollment
+from nurture.telemetry.counters import CounterStore, MemoryCounters, ProviderCall, record_calls
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class Outcome:
     values: dict[str, object]
     suppression: tuple[Channel, str, str] | None = None
     retry: Retry | None = None
+    call: ProviderCall | None = None  # for the provider metrics
 
 
 def backoff(attempts: int, retry_after: float | None) -> float:
@@ -80,9 +83,11 @@ class Delivery:
         settings: Settings,
         email: EmailChannel,
         sms: SmsChannel,
+        counters: CounterStore | None = None,
     ) -> None:
         self.factory, self.clock, self.settings = factory, clock, settings
         self.email, self.sms = email, sms
+        self.counters = counters or MemoryCounters()
         self.policy = SendingPolicy.from_settings(settings)
         self._definitions: dict[int, CampaignDefinition] = {}
 
@@ -95,6 +100,7 @@ class Delivery:
         unknown, exactly as before.
         """
         retries: list[Retry] = []
+        calls: list[ProviderCall] = []
         pending: Outcome | None = None
         for message_id in message_ids:
             with self.factory.begin() as session:
@@ -106,9 +112,12 @@ class Delivery:
                 pending = self._hand_off(message_id, *outbound)
                 if pending.retry is not None:
                     retries.append(pending.retry)
+                if pending.call is not None:
+                    calls.append(pending.call)
         if pending is not None:
             with self.factory.begin() as session:
                 self._record(session, pending)
+        record_calls(self.counters, calls)
         return retries
 
     def deliver_one(self, message_id: int) -> Retry | None:
@@ -226,6 +235,17 @@ class Delivery:
         self, message_id: int, outbound: OutboundEmail | OutboundSms, attempts: int
     ) -> Outcome:
         """Call the provider once and say what to record; nothing is written here."""
+        started = time.perf_counter()
+        outcome, said = self._call_provider(message_id, outbound, attempts)
+        email = isinstance(outbound, OutboundEmail)
+        provider, channel = (self.email.name, "email") if email else (self.sms.name, "sms")
+        seconds = time.perf_counter() - started
+        return replace(outcome, call=ProviderCall(provider, channel, said, seconds))
+
+    def _call_provider(
+        self, message_id: int, outbound: OutboundEmail | OutboundSms, attempts: int
+    ) -> tuple[Outcome, str]:
+        """The outcome to record, and what the provider said (the metrics' label)."""
         channel = Channel.EMAIL if isinstance(outbound, OutboundEmail) else Channel.SMS
         try:
             if isinstance(outbound, OutboundEmail):
@@ -233,29 +253,28 @@ class Delivery:
             else:
                 result = self.sms.send(outbound)
         except RetryableError as exc:
-            return self._retry_or_fail(message_id, exc, attempts)
+            return self._retry_or_fail(message_id, exc, attempts), "retryable"
         except PermanentError as exc:
             suppression = (
                 (channel, outbound.to, f"provider error {exc.code}") if exc.suppress else None
             )
-            return Outcome(
-                message_id, MessageStatus.FAILED, {"reason": str(exc)[:300]}, suppression
-            )
+            reason: dict[str, object] = {"reason": str(exc)[:300]}
+            return Outcome(message_id, MessageStatus.FAILED, reason, suppression), "permanent"
         except OutcomeUnknownError as exc:
             # The provider may have accepted it: at most once beats at least once here.
-            reason = f"outcome unknown: {exc}"[:300]
-            return Outcome(message_id, MessageStatus.UNKNOWN, {"reason": reason})
+            unknown: dict[str, object] = {"reason": f"outcome unknown: {exc}"[:300]}
+            return Outcome(message_id, MessageStatus.UNKNOWN, unknown), "unknown"
         except Exception as exc:
             # The provider may or may not have the message: never guess, never resend.
             log.exception("unexpected error handing off message %s", message_id)
-            reason = f"hand-off error: {type(exc).__name__}"
-            return Outcome(message_id, MessageStatus.UNKNOWN, {"reason": reason})
+            error: dict[str, object] = {"reason": f"hand-off error: {type(exc).__name__}"}
+            return Outcome(message_id, MessageStatus.UNKNOWN, error), "unknown"
         values: dict[str, object] = {
             "provider_id": result.provider_id[:100] or None,
             "sent_at": self.clock.now(),
             "reason": None,
         }
-        return Outcome(message_id, MessageStatus.SENT, values)
+        return Outcome(message_id, MessageStatus.SENT, values), "sent"
 
     def _retry_or_fail(self, message_id: int, exc: RetryableError, attempts: int) -> Outcome:
         if attempts >= self.settings.max_delivery_attempts:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from celery import Celery, signals
-from celery.beat import Scheduler, Service
+from celery.beat import Service
 from celery.worker import state as worker_state
 from celery.worker.worker import WorkController
 
@@ -151,7 +151,9 @@ def embedded_beat(app: Celery) -> Iterator[Service]:
     The in-memory scheduler keeps no schedule file: the entries are short intervals,
     so after a restart they simply start over.
     """
-    service = Service(app, max_interval=1, scheduler_cls=Scheduler)
+    from workers.heartbeats import MemoryHeartbeatScheduler
+
+    service = Service(app, max_interval=1, scheduler_cls=MemoryHeartbeatScheduler)
     thread = threading.Thread(target=service.start, name="celery-beat", daemon=True)
     thread.start()
     try:

@@ -12,12 +12,14 @@ from starlette.staticfiles import StaticFiles
 from nurture.clock import anchored_clock
 from nurture.config import get_settings
 from nurture.db import get_sessionmaker
+from nurture.telemetry.counters import counter_store
 from nurture.web import (
     access_log,
     api,
     booking,
     health,
     links,
+    metrics,
     public,
     webhooks_sendgrid,
     webhooks_sendgrid_inbound,
@@ -65,6 +67,7 @@ def create_app() -> FastAPI:
     app.state.settings = settings
     app.state.templates = make_templates(settings)
     app.state.clock = anchored_clock(get_sessionmaker(), settings.time_scale)
+    app.state.counters = counter_store(settings.celery_broker_url)
     static = StaticFiles(directory=settings.templates_dir / "web" / "static")
     app.mount("/static", static, name="static")
     for module in (
@@ -73,6 +76,7 @@ def create_app() -> FastAPI:
         links,
         booking,
         health,
+        metrics,
         webhooks_sendgrid,
         webhooks_sendgrid_inbound,
         webhooks_twilio,

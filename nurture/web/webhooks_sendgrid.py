@@ -25,6 +25,7 @@ from nurture.deliverability.signature import (
     verify_event_signature,
 )
 from nurture.web.deps import ClockDep, SettingsDep, get_session_factory
+from nurture.web.metrics import count_refusal
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -70,14 +71,17 @@ def sendgrid_events(
             "verification key shown in SendGrid's Event Webhook settings",
             exc.reason,
         )
+        count_refusal(request, "sendgrid-events", "no-key")
         return refused("the receiver has no usable verification key")
     except SignatureRejected as exc:
         log.warning("refused a SendGrid event post: %s", exc.reason)
+        count_refusal(request, "sendgrid-events", "signature")
         return refused(exc.reason)
     try:
         batch = parse_batch(body)
     except MalformedBatch as exc:
         log.warning("refused a SendGrid event post: %s", exc)
+        count_refusal(request, "sendgrid-events", "malformed")
         return JSONResponse({"errors": [{"field": "body", "message": str(exc)}]}, 400)
     with factory.begin() as session:
         report = apply_events(session, batch.events, clock.now(), settings)

@@ -27,6 +27,7 @@ from nurture.replies.email_inbound import (
     receive_email,
 )
 from nurture.web.deps import ClockDep, SettingsDep, get_session_factory
+from nurture.web.metrics import count_refusal
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -63,6 +64,7 @@ async def sendgrid_inbound(
     """Record an inbound email once and act on it; its answer is queued, not sent here."""
     if not authorised(settings, request.headers.get("authorization")):
         log.warning("refused an inbound email post: missing or wrong credentials")
+        count_refusal(request, "sendgrid-inbound", "credentials")
         return JSONResponse(
             {"error": "authentication required"},
             status_code=401,
@@ -73,6 +75,7 @@ async def sendgrid_inbound(
     try:
         email = parse_inbound(fields)
     except MalformedEmail as exc:
+        count_refusal(request, "sendgrid-inbound", "malformed")
         return JSONResponse(
             {"errors": [{"field": exc.field, "message": exc.message}]}, status_code=400
         )

@@ -36,6 +36,7 @@ from nurture.config import Settings
 from nurture.replies.sms_inbound import InboundSms, receive_sms
 from nurture.replies.sms_status import StatusReport, apply_status
 from nurture.web.deps import ClockDep, SettingsDep, get_session_factory
+from nurture.web.metrics import count_refusal
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -88,6 +89,7 @@ async def twilio_sms(
     form = await request.form()
     if not is_signed(settings, request, form):
         log.warning("refused an inbound text: bad or missing Twilio signature")
+        count_refusal(request, "twilio-sms", "signature")
         return refused()
     sms = InboundSms(
         sid=_text(form, "MessageSid") or _text(form, "SmsSid"),
@@ -115,6 +117,7 @@ async def twilio_status(
     form = await request.form()
     if not is_signed(settings, request, form):
         log.warning("refused a Twilio status report: bad or missing signature")
+        count_refusal(request, "twilio-status", "signature")
         return refused()
     report = StatusReport(
         sid=_text(form, "MessageSid") or _text(form, "SmsSid"),

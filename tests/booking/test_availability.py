@@ -19,9 +19,9 @@ from nurture.booking.availability import (
 )
 from nurture.booking.models import ClinicSetting
 from nurture.clock import ManualClock
-from nurture.config import PROJECT_ROOT, Settings
+from nurture.config import Settings
 from tests.booking.clinic import WEEK
-from tests.support import Database
+from tests.support import REPO, Database
 
 
 def test_shipped_availability_file_is_valid_with_the_documented_defaults(
@@ -38,7 +38,7 @@ def test_first_use_stores_the_shipped_availability_so_a_later_file_change_moves_
     db: Database, settings: Settings, clock: ManualClock, tmp_path: Path
 ) -> None:
     templates = tmp_path / "templates"
-    shutil.copytree(PROJECT_ROOT / "templates" / "clinic", templates / "clinic")
+    shutil.copytree(REPO / "templates" / "clinic", templates / "clinic")
     ours = settings.model_copy(update={"templates_dir": templates})
     with db.factory.begin() as session:
         first = load_availability(session, ours, clock.now())

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from nurture.config import PROJECT_ROOT
+from tests.support import REPO
 
 # Gitignored (var/); the README points reviewers here after `make test`.
-SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots"
+SCREENSHOTS = REPO / "var" / "screenshots"
 
 
 def login(page: Page, email: str, password: str) -> None:

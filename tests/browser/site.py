@@ -23,7 +23,7 @@ from nurture.booking.slots import open_slots
 from nurture.campaigns.definition import campaign_dirs, load_campaign_dir
 from nurture.campaigns.sync import sync_campaign
 from nurture.clock import SystemClock, utcnow
-from nurture.config import PROJECT_ROOT, Settings, get_settings
+from nurture.config import Settings, get_settings
 from nurture.consent.ledger import Evidence
 from nurture.consent.policy import SendingPolicy
 from nurture.db import make_engine
@@ -40,6 +40,7 @@ from nurture.staff.service import Actor, create_user
 from tests.e2e.stack import Process, ProcessGroup, web_argv
 from tests.factories import ARTICLE
 from tests.helpers.net import free_port
+from tests.support import REPO
 
 PASSWORD = "correct horse battery staple"
 ACCOUNTS = {
@@ -116,7 +117,7 @@ def site_env(root: Path, port: int) -> dict[str, str]:
             "EMAIL_CHANNEL": "console",
             "SMS_CHANNEL": "console",
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-            "PYTHONPATH": str(PROJECT_ROOT),
+            "PYTHONPATH": str(REPO),
             "PYTHONUNBUFFERED": "1",
         }
     )

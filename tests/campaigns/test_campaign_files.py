@@ -7,10 +7,10 @@ import pytest
 
 from nurture.campaigns.definition import CampaignFileError, load_campaign_dir
 from nurture.campaigns.validate import validate_definition
-from nurture.config import PROJECT_ROOT
+from tests.support import REPO
 
-SEEDED = PROJECT_ROOT / "templates" / "campaigns" / "hamstring-sciatica"
-TEMPLATES = PROJECT_ROOT / "templates"
+SEEDED = REPO / "templates" / "campaigns" / "hamstring-sciatica"
+TEMPLATES = REPO / "templates"
 
 
 @pytest.fixture

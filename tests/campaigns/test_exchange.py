@@ -18,14 +18,14 @@ from nurture.campaigns.importing import ImportRefused, import_zip
 from nurture.campaigns.models import Campaign, CampaignVersion
 from nurture.campaigns.sync import load_version, sync_campaign
 from nurture.clock import ManualClock
-from nurture.config import PROJECT_ROOT, Settings
+from nurture.config import Settings
 from nurture.sequences.models import Enrollment
 from nurture.staff.models import AuditEntry
 from nurture.staff.service import Actor
 from tests.factories import capture
-from tests.support import Database
+from tests.support import REPO, Database
 
-SEEDED = PROJECT_ROOT / "templates" / "campaigns" / "hamstring-sciatica"
+SEEDED = REPO / "templates" / "campaigns" / "hamstring-sciatica"
 STAFF = Actor("mara@riverside-pt.example")
 
 

@@ -11,9 +11,9 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from nurture.cli.main import app
-from nurture.config import PROJECT_ROOT
+from tests.support import REPO
 
-SEEDED = PROJECT_ROOT / "templates" / "campaigns" / "hamstring-sciatica"
+SEEDED = REPO / "templates" / "campaigns" / "hamstring-sciatica"
 # Wide enough that no table cell wraps mid-phrase, so assertions can match whole lines.
 WIDE = {"COLUMNS": "250"}
 

@@ -23,39 +23,19 @@ from tests.e2e.stack import (
     ProcessGroup,
     SequenceStack,
     StartStack,
-    flush_redis,
-    redis_available,
-    redis_url_for,
     sequence_env,
     start_sequence_stack,
     sync_all_campaigns,
 )
 from tests.helpers.net import free_port
-from tests.support import need
 
 LOG_TAIL_CHARS = 20_000
-
-
-@pytest.fixture
-def redis_db() -> int:
-    """The Redis database number of the test module; each module overrides this."""
-    pytest.fail("define a `redis_db` fixture returning the module's own number", pytrace=False)
 
 
 @pytest.fixture
 def short_campaign() -> ShortCampaign:
     """The campaign the test module's templates add; a module using them overrides this."""
     pytest.fail("define a `short_campaign` fixture returning the module's campaign", pytrace=False)
-
-
-@pytest.fixture
-def broker(redis_db: int) -> Iterator[str]:
-    """A Redis database of this test's own, empty before and after."""
-    url = redis_url_for(redis_db)
-    need("Redis", redis_available(url), url)
-    flush_redis(url)
-    yield url
-    flush_redis(url)
 
 
 @pytest.fixture

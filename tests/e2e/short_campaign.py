@@ -13,7 +13,7 @@ from string import Template
 
 from nurture.campaigns.definition import load_campaign_dir
 from nurture.campaigns.validate import validate_definition
-from nurture.config import PROJECT_ROOT
+from tests.support import REPO
 
 STEP_KEYS = ("welcome", "sms-hello", "follow-up", "sms-nudge", "invitation")
 # $-placeholders, because the step subjects carry Jinja's own {{ }}.
@@ -108,7 +108,7 @@ class ShortCampaign:
 
 def templates_with(campaign: ShortCampaign, root: Path) -> Path:
     """A copy of templates/ at `root` with `campaign` and its article added; fails if invalid."""
-    shutil.copytree(PROJECT_ROOT / "templates", root)
+    shutil.copytree(REPO / "templates", root)
     folder = root / "campaigns" / campaign.slug
     folder.mkdir()
     (folder / "campaign.yaml").write_text(campaign.campaign_yaml())

@@ -30,11 +30,10 @@ from sqlalchemy.orm import Session
 from nurture.campaigns.definition import campaign_dirs, load_campaign_dir
 from nurture.campaigns.sync import sync_campaign
 from nurture.clock import utcnow
-from nurture.config import PROJECT_ROOT
 from nurture.leads.models import Lead
 from nurture.messages.models import Message
 from tests.helpers.net import wait_for_port
-from tests.support import REDIS_URL
+from tests.support import REDIS_URL, REPO
 
 T = TypeVar("T")
 TWILIO_TEST_SID = "AC" + "0123456789abcdef" * 2
@@ -90,7 +89,7 @@ def service_env(database_url: str, broker_url: str, **extra: str) -> dict[str, s
             "NURTURE_ENV": "test",
             "DATABASE_URL": database_url,
             "CELERY_BROKER_URL": broker_url,
-            "PYTHONPATH": str(PROJECT_ROOT),
+            "PYTHONPATH": str(REPO),
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -205,7 +204,7 @@ class ProcessGroup:
     processes: list[Process] = field(default_factory=list)
 
     def start(
-        self, name: str, argv: list[str], env: Mapping[str, str], cwd: Path = PROJECT_ROOT
+        self, name: str, argv: list[str], env: Mapping[str, str], cwd: Path = REPO
     ) -> Process:
         """Start `argv` in a new session with its output in `<log_dir>/<name>.log`."""
         self.log_dir.mkdir(parents=True, exist_ok=True)

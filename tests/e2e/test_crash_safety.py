@@ -23,7 +23,7 @@ from sqlalchemy.orm import sessionmaker
 from nurture.campaigns.definition import load_campaign_dir
 from nurture.campaigns.sync import sync_campaign
 from nurture.clock import SystemClock, utcnow
-from nurture.config import PROJECT_ROOT, Settings
+from nurture.config import Settings
 from nurture.messages.models import Message, MessageStatus
 from tests.e2e.stack import (
     ProcessGroup,
@@ -38,6 +38,7 @@ from tests.e2e.stack import (
 from tests.factories import capture
 from tests.helpers.net import free_port
 from tests.helpers.provider_stub import read_log
+from tests.support import REPO
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.redis]
 
@@ -76,7 +77,7 @@ def unacknowledged_deliveries(broker_url: str) -> list[list[int]]:
 def enrol_leads(engine: Engine, settings: Settings) -> None:
     """The seeded campaign, and LEADS email-only leads whose first email is due now."""
     factory = sessionmaker(engine, expire_on_commit=False)
-    folder = PROJECT_ROOT / "templates" / "campaigns" / "hamstring-sciatica"
+    folder = REPO / "templates" / "campaigns" / "hamstring-sciatica"
     with factory.begin() as session:
         sync_campaign(session, load_campaign_dir(folder), utcnow())
     for number in range(LEADS):

@@ -79,3 +79,57 @@ def test_create_refuses_a_short_password() -> None:
 def test_list_says_when_there_are_no_accounts() -> None:
     result = run("users", "list")
     assert result.exit_code == 0 and "No staff accounts yet" in result.output
+
+
+def _create(email: str, role: str = "admin") -> None:
+    assert run("users", "create", email, "--role", role, stdin=PASSWORD + "\n").exit_code == 0
+
+
+def _account(email: str) -> StaffUser:
+    with get_sessionmaker()() as session:
+        return session.scalars(select(StaffUser).where(StaffUser.email == email)).one()
+
+
+def test_a_sole_admin_who_forgot_the_password_gets_a_new_one_from_the_server() -> None:
+    _create("owner@riverside-pt.example")
+    before = _account("owner@riverside-pt.example")
+    result = run(
+        "users", "set-password", "Owner@Riverside-PT.example", stdin="a brand new passphrase\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "New password set for owner@riverside-pt.example" in result.output
+    after = _account("owner@riverside-pt.example")
+    assert verify_password(after.password_hash, "a brand new passphrase")
+    assert not verify_password(after.password_hash, PASSWORD)
+    assert after.session_epoch == before.session_epoch + 1  # old cookies stop working
+    with get_sessionmaker()() as session:
+        actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions[-1] == "user.password_reset"
+
+
+def test_set_password_refuses_a_weak_password_and_keeps_the_old_one() -> None:
+    _create("owner@riverside-pt.example")
+    result = run("users", "set-password", "owner@riverside-pt.example", stdin="short\n")
+    assert result.exit_code == 1
+    assert "at least 12 characters" in result.output and "was not changed" in result.output
+    assert verify_password(_account("owner@riverside-pt.example").password_hash, PASSWORD)
+
+
+def test_set_password_for_an_unknown_account_says_so_without_asking_for_a_password() -> None:
+    result = run("users", "set-password", "nobody@riverside-pt.example", stdin=PASSWORD)
+    assert result.exit_code == 1
+    assert "no staff account for nobody@riverside-pt.example" in result.output
+
+
+def test_an_account_disabled_by_mistake_is_enabled_again_from_the_server() -> None:
+    _create("desk@riverside-pt.example", "frontdesk")
+    disabled = run("users", "disable", "desk@riverside-pt.example")
+    assert disabled.exit_code == 0 and "is disabled" in disabled.output
+    assert _account("desk@riverside-pt.example").disabled
+    assert "disabled" in run("users", "list").output
+    enabled = run("users", "enable", "desk@riverside-pt.example")
+    assert enabled.exit_code == 0 and "is active" in enabled.output
+    assert not _account("desk@riverside-pt.example").disabled
+    with get_sessionmaker()() as session:
+        actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions[-2:] == ["user.disabled", "user.enabled"]
