@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse as parse_rate
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -94,6 +95,11 @@ class Settings(BaseSettings):
     # (broker restart, worker killed before ack): the sweeper enqueues it again.
     requeue_after_seconds: float = Field(120.0, alias="NURTURE_REQUEUE_AFTER", gt=0)
     max_delivery_attempts: int = Field(5, alias="NURTURE_MAX_ATTEMPTS", ge=1)
+    # Lead capture (the download form and POST /api/leads): posts per client IP, and per
+    # API key for server-to-server callers; LEAD_API_REQUIRES_KEY refuses keyless API posts.
+    capture_rate_limit: str = "10/minute"
+    api_key_rate_limit: str = "600/minute"
+    lead_api_requires_key: bool = False
     # /metrics answers only with "Authorization: Bearer <this>"; empty: /metrics is off.
     metrics_token: str = ""
     # "json" (one object per line, for a log collector) or "text"; empty: json in production.
@@ -134,6 +140,15 @@ class Settings(BaseSettings):
 
         if value:
             FrequencyCap.parse(value)
+        return value
+
+    @field_validator("capture_rate_limit", "api_key_rate_limit")
+    @classmethod
+    def _rate_parses(cls, value: str) -> str:
+        try:
+            parse_rate(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a rate: use e.g. 10/minute or 100/hour") from exc
         return value
 
     @field_validator("clinic_timezone")

@@ -12,10 +12,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from nurture.config import Settings
 
-TokenPurpose = Literal["book", "unsubscribe"]
+TokenPurpose = Literal["book", "unsubscribe", "confirm"]
 # Unsubscribe links must keep working long after the email was sent (Gmail and
-# Yahoo expect it); booking links only need to outlive the campaign.
-TOKEN_MAX_AGE = {"book": 60 * 86400, "unsubscribe": 400 * 86400}
+# Yahoo expect it); booking links only need to outlive the campaign; a double opt-in
+# link is for the days after sign-up (a later download sends a new one).
+TOKEN_MAX_AGE = {"book": 60 * 86400, "unsubscribe": 400 * 86400, "confirm": 14 * 86400}
 
 
 class InvalidToken(ValueError):
@@ -52,13 +53,23 @@ def article_url(settings: Settings, article_slug: str) -> str:
     return f"{_base(settings)}/articles/{article_slug}/read"
 
 
+def booking_token(settings: Settings, lead_public_id: str) -> str:
+    """The signed token of a lead's booking page (also carried by the thank-you page)."""
+    return make_token(settings, "book", {"lead": lead_public_id})
+
+
 def booking_url(settings: Settings, lead_public_id: str) -> str:
-    return f"{_base(settings)}/book/{make_token(settings, 'book', {'lead': lead_public_id})}"
+    return f"{_base(settings)}/book/{booking_token(settings, lead_public_id)}"
 
 
 def unsubscribe_url(settings: Settings, lead_public_id: str, channel: str) -> str:
     token = make_token(settings, "unsubscribe", {"lead": lead_public_id, "channel": channel})
     return f"{_base(settings)}/unsubscribe/{token}"
+
+
+def confirm_url(settings: Settings, lead_public_id: str, campaign: str, article: str) -> str:
+    payload = {"lead": lead_public_id, "campaign": campaign, "article": article}
+    return f"{_base(settings)}/confirm/{make_token(settings, 'confirm', payload)}"
 
 
 def preferences_url(settings: Settings, lead_public_id: str) -> str:

@@ -8,6 +8,7 @@ from nurture.consent.models import ConsentEvent, Suppression
 from nurture.db import Base
 from nurture.deliverability.models import ProviderEvent, SoftBounce
 from nurture.health.models import Heartbeat
+from nurture.leads.api_keys import ApiKey
 from nurture.leads.import_jobs import ImportJob, ImportRowProblem
 from nurture.leads.models import Lead
 from nurture.messages.models import Message
@@ -16,6 +17,7 @@ from nurture.sequences.models import Enrollment
 from nurture.staff.models import AuditEntry, StaffUser
 
 __all__ = [
+    "ApiKey",
     "AuditEntry",
     "Base",
     "Booking",

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import sessionmaker
 
@@ -24,6 +26,8 @@ from nurture.clock import ManualClock
 from nurture.config import Settings, get_settings
 from nurture.db import get_engine, get_sessionmaker, make_engine
 from nurture.migrate import upgrade
+from nurture.web.app import create_app
+from nurture.web.deps import get_session_factory
 from tests.e2e.stack import flush_redis, redis_available, redis_url_for
 from tests.support import (
     POSTGRES_ADMIN_URL,
@@ -166,6 +170,22 @@ def db(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) ->
     outer.rollback()
     connection.close()
     engine.dispose()
+
+
+@pytest.fixture
+def app(db: Database, clock: ManualClock) -> FastAPI:
+    """The real app, its sessions on the test database and its clock manual."""
+    app = create_app()
+    app.dependency_overrides[get_session_factory] = lambda: db.factory
+    app.state.clock = clock
+    return app
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """A TestClient on `app` that shows redirects instead of following them."""
+    with TestClient(app, follow_redirects=False) as client:
+        yield client
 
 
 @pytest.fixture

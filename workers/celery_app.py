@@ -8,6 +8,7 @@ from typing import Any
 from celery import Celery, signals
 
 from nurture.config import get_settings
+from nurture.db import get_engine
 from nurture.telemetry.logs import configure_logging
 
 
@@ -54,6 +55,13 @@ def _logging(loglevel: Any = None, **_: Any) -> None:
     # Connected, this replaces Celery's own set-up in workers and beat alike.
     level = logging.getLevelName(loglevel) if isinstance(loglevel, int) else loglevel
     configure_logging(get_settings().logs_as_json, str(level or "INFO"))
+
+
+@signals.worker_process_init.connect
+def _own_connections(**_: Any) -> None:
+    # A forked pool child must not reuse its parent's pooled connections (same sockets).
+    if get_engine.cache_info().currsize:
+        get_engine().dispose(close=False)
 
 
 app = make_app()

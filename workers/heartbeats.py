@@ -3,6 +3,10 @@
 /readyz and `nurture doctor` read them (nurture.health.readiness). A heartbeat that
 cannot be written (the database is restarting) is logged and tried again next time;
 it never stops the worker or beat.
+
+The worker's heartbeat runs in the pool's parent process. It opens a connection per
+beat and keeps none: a pooled connection held by the parent would be inherited by
+every forked child, and two processes talking over one socket corrupt both.
 """
 
 from __future__ import annotations
@@ -10,22 +14,32 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import suppress
+from functools import lru_cache
 from typing import Any
 
 from celery import bootsteps
 from celery.beat import PersistentScheduler, Scheduler
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
-from nurture.db import get_sessionmaker
+from nurture.config import get_settings
+from nurture.db import make_engine
 from nurture.health.heartbeat import BEAT, WORKER_PREFIX, forget, record_now
 from nurture.health.readiness import BEAT_EVERY, WORKER_EVERY
 
 log = logging.getLogger(__name__)
 
 
+@lru_cache(maxsize=1)
+def _sessions() -> sessionmaker[Session]:
+    engine = make_engine(get_settings().database_url, poolclass=NullPool)
+    return sessionmaker(engine)
+
+
 def _record(name: str) -> None:
     try:
-        record_now(get_sessionmaker(), name)
+        record_now(_sessions(), name)
     except SQLAlchemyError as exc:
         log.warning("heartbeat %s not recorded: %s", name, type(exc).__name__)
 
@@ -51,7 +65,7 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         if self.timer_ref is not None:
             self.timer_ref.cancel()
         with suppress(SQLAlchemyError):  # if not, it ages out of the checks by itself
-            forget(get_sessionmaker(), self.heartbeat)
+            forget(_sessions(), self.heartbeat)
 
 
 class _BeatHeartbeat:

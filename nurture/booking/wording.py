@@ -1,4 +1,5 @@
-"""The words of booking notices, from templates/booking/ (Jinja).
+"""The words of notices (booking, and the email confirmation of double opt-in), from
+templates/booking/ and its sibling folders (Jinja).
 
 Each email notice is one file with three blocks: `subject`, `text` and `html`. The
 same file is loaded in two environments so the HTML block is autoescaped and the
@@ -25,9 +26,10 @@ class NoticeEmail:
 
 
 @lru_cache(maxsize=8)
-def _environment(templates_dir: Path, *, html: bool) -> Environment:
+def _environment(templates_dir: Path, *, html: bool, folder: str = "booking") -> Environment:
+    # Every notice shares templates/booking/_layout.html.j2, wherever its own file is.
     return Environment(
-        loader=FileSystemLoader(templates_dir / "booking"),
+        loader=FileSystemLoader([templates_dir / folder, templates_dir / "booking"]),
         undefined=StrictUndefined,
         autoescape=html,  # noqa: S701 - off only for the subject and plain-text blocks
         trim_blocks=True,
@@ -41,10 +43,12 @@ def _block(template: Template, name: str, variables: dict[str, Any]) -> str:
     return "".join(template.blocks[name](context))
 
 
-def render_notice_email(templates_dir: Path, name: str, variables: dict[str, Any]) -> NoticeEmail:
-    """The subject, text and HTML of `NAME.email.j2`, the HTML inside the notice layout."""
-    plain = _environment(templates_dir, html=False).get_template(f"{name}.email.j2")
-    escaped_env = _environment(templates_dir, html=True)
+def render_notice_email(
+    templates_dir: Path, name: str, variables: dict[str, Any], folder: str = "booking"
+) -> NoticeEmail:
+    """The subject, text and HTML of `FOLDER/NAME.email.j2`, the HTML inside the layout."""
+    plain = _environment(templates_dir, html=False, folder=folder).get_template(f"{name}.email.j2")
+    escaped_env = _environment(templates_dir, html=True, folder=folder)
     escaped = escaped_env.get_template(f"{name}.email.j2")
     subject = " ".join(_block(plain, "subject", variables).split())
     body_html = Markup(_block(escaped, "html", variables))  # noqa: S704 - autoescaped above

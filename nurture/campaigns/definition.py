@@ -38,7 +38,13 @@ class CampaignDefinition:
         )
 
     def checksum(self) -> str:
-        canonical = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+        """What identifies this content: fields left at their defaults do not count, so a
+        new optional field in the schema never makes an unchanged campaign "changed"."""
+        content = {
+            "spec": self.spec.model_dump(mode="json", exclude_defaults=True),
+            "templates": self.templates,
+        }
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 

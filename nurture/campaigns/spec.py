@@ -93,6 +93,9 @@ class CampaignSpec(_Strict):
     description: str = ""
     article: str | None = None
     exit_goal: Literal["booked_screening"] = "booked_screening"
+    # Double opt-in: a new address gets an email asking to confirm it, and the sequence
+    # starts (from that moment) only once the link in it is clicked.
+    double_opt_in: bool = False
     sms_max_segments: int = Field(2, ge=1, le=10)
     steps: list[StepSpec] = Field(min_length=1)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from nurture.cli import bookings, campaigns, consent, db, inbox, leads, users
+from nurture.cli import api_keys, bookings, campaigns, consent, db, inbox, leads, users
 from nurture.cli.demo import demo
 from nurture.cli.doctor import doctor
 from nurture.cli.services import beat, run, serve, worker
@@ -46,5 +46,6 @@ app.add_typer(consent.app, name="consent")
 app.add_typer(inbox.app, name="inbox")
 app.add_typer(bookings.app, name="bookings")
 app.add_typer(users.app, name="users")
+app.add_typer(api_keys.app, name="api-keys")
 for command in (serve, worker, beat, run, demo, stats, doctor):
     app.command()(command)

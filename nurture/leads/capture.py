@@ -12,6 +12,7 @@ from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import load_version
 from nurture.config import Settings
+from nurture.consent.confirmation import needs_confirmation, queue_confirmation
 from nurture.consent.ledger import Evidence, grant
 from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
@@ -56,8 +57,12 @@ def enrol_lead(
     now: datetime,
     settings: Settings,
     policy: SendingPolicy,
+    confirm_first: bool = False,
 ) -> bool:
-    """Enrol the lead in the campaign's current version; False when it was enrolled already."""
+    """Enrol the lead in the campaign's current version; False when it was enrolled already.
+
+    With `confirm_first` the enrollment waits for the double opt-in click.
+    """
     _, created = enroll(
         session,
         lead_id=lead.id,
@@ -68,6 +73,7 @@ def enrol_lead(
         now=now,
         policy=policy,
         phone=lead.phone,
+        confirm_first=confirm_first,
     )
     return created
 
@@ -78,6 +84,7 @@ class CaptureResult:
     lead_public_id: str
     created: bool
     enrolled: bool  # False when already enrolled, or the campaign is not active
+    confirmation_sent: bool = False  # double opt-in: the sequence waits for the click
 
 
 def upsert_lead(
@@ -110,17 +117,32 @@ def capture_lead(
     now: datetime,
     settings: Settings,
 ) -> CaptureResult:
-    """Store the lead and its consent, and enrol it in the article's campaign once."""
+    """Store the lead and its consent, and enrol it in the article's campaign once.
+
+    A campaign with double opt-in records the email consent only when the person
+    confirms their address (unless it is confirmed already): until then the enrollment
+    waits and one confirmation email goes out.
+    """
     article = load_article(settings.templates_dir, submission.article)
     lead, created = upsert_lead(session, submission, f"article:{article.slug}", now)
-    if submission.consent.email:
+    try:
+        target: CampaignTarget | None = active_campaign(session, article.campaign)
+    except CampaignRefused:
+        target = None
+    confirm_first = (
+        target is not None
+        and target.definition.spec.double_opt_in
+        and submission.consent.email
+        and needs_confirmation(session, lead)
+    )
+    if submission.consent.email and not confirm_first:
         grant(session, lead.id, Channel.EMAIL, evidence, now, settings.clinic_name)
     if submission.consent.sms:
         grant(session, lead.id, Channel.SMS, evidence, now, settings.clinic_name)
-    try:
-        target = active_campaign(session, article.campaign)
-    except CampaignRefused:
+    if target is None:
         return CaptureResult(lead.id, lead.public_id, created, enrolled=False)
     policy = SendingPolicy.from_settings(settings)
-    enrolled = enrol_lead(session, lead, target, now, settings, policy)
-    return CaptureResult(lead.id, lead.public_id, created, enrolled)
+    enrolled = enrol_lead(session, lead, target, now, settings, policy, confirm_first)
+    if confirm_first:
+        queue_confirmation(session, settings, lead, article, target.slug, now)
+    return CaptureResult(lead.id, lead.public_id, created, enrolled, confirm_first)

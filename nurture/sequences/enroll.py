@@ -43,8 +43,12 @@ def enroll(
     now: datetime,
     policy: SendingPolicy,
     phone: str | None,
+    confirm_first: bool = False,
 ) -> tuple[Enrollment, bool]:
-    """The lead's enrollment in the campaign, and whether it was created just now."""
+    """The lead's enrollment in the campaign, and whether it was created just now.
+
+    With `confirm_first` (double opt-in) it waits, unconfirmed, until `start` is called.
+    """
     existing = session.scalars(
         select(Enrollment).where(
             Enrollment.lead_id == lead_id, Enrollment.campaign_id == campaign_id
@@ -52,16 +56,32 @@ def enroll(
     ).one_or_none()
     if existing is not None:
         return existing, False
-    first = definition.spec.steps[0]
     enrollment = Enrollment(
         lead_id=lead_id,
         campaign_id=campaign_id,
         campaign_version_id=version_id,
-        status=EnrollmentStatus.ACTIVE,
-        next_step_key=first.key,
-        next_due_at=due_at(now, first, zone, policy.windows(first, phone)),
+        status=EnrollmentStatus.UNCONFIRMED,
+        next_step_key=definition.spec.steps[0].key,
         enrolled_at=now,
     )
+    if not confirm_first:
+        start(enrollment, definition, zone, now, policy, phone)
     session.add(enrollment)
     session.flush()
     return enrollment, True
+
+
+def start(
+    enrollment: Enrollment,
+    definition: CampaignDefinition,
+    zone: ZoneInfo,
+    now: datetime,
+    policy: SendingPolicy,
+    phone: str | None,
+) -> None:
+    """Set the sequence going from `now`: the first step due by the campaign's maths."""
+    first = definition.spec.steps[0]
+    enrollment.status = EnrollmentStatus.ACTIVE
+    enrollment.next_step_key = first.key
+    enrollment.next_due_at = due_at(now, first, zone, policy.windows(first, phone))
+    enrollment.enrolled_at = now

@@ -12,6 +12,7 @@ from nurture.db import Base
 
 
 class EnrollmentStatus(StrEnum):
+    UNCONFIRMED = "unconfirmed"  # double opt-in: waits for the address to be confirmed
     ACTIVE = "active"
     PAUSED = "paused"  # staff must answer a reply first; the dispatcher skips it
     COMPLETED = "completed"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-TOKEN_IN_PATH = re.compile(r"^(/(?:book|unsubscribe|preferences|calendar)/)[^/?\s]+")
+TOKEN_IN_PATH = re.compile(r"^(/(?:book|unsubscribe|preferences|calendar|confirm)/)[^/?\s]+")
 
 
 def redact_path(path: str) -> str:

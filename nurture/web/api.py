@@ -1,52 +1,49 @@
-"""The JSON lead-capture API, for landing pages hosted elsewhere."""
+"""POST /api/leads: the lead-capture API for websites and automation tools.
+
+Order of checks: the key (if any), the rate limit, then the body; so a flood is turned
+away before its bodies are parsed. Every refusal stores nothing.
+"""
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+import logging
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse
 
+from nurture.clock import Clock
 from nurture.config import Settings
+from nurture.leads.api_keys import find_key
 from nurture.leads.articles import UnknownArticle, load_article
 from nurture.leads.submission import LeadSubmission
+from nurture.web.api_body import InvalidRequest, honeypot_filled, normalise, read_body
+from nurture.web.api_schema import REQUEST_BODY, RESPONSES, LeadCaptured
 from nurture.web.capture import record_download
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep, request_evidence
+from nurture.web.metrics import count_refusal
+from nurture.web.throttle import client_ip, throttle
 
-router = APIRouter(prefix="/api")
-
-
-class InvalidRequest(Exception):
-    """A request the API refuses, with one entry per bad field."""
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__(errors)
-        self.errors = errors
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api", tags=["leads"])
+KEY_HEADER = "X-API-Key"
 
 
-def invalid_request_response(errors: list[dict[str, str]]) -> JSONResponse:
-    """The 422 body every refusal has: {"errors": [{"field", "message"}]}."""
-    return JSONResponse({"errors": errors}, status_code=422)
-
-
-async def json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object, whatever Content-Type claims."""
-    try:
-        data = json.loads(await request.body())
-    except ValueError:  # invalid JSON or invalid UTF-8
-        data = None
-    if not isinstance(data, dict):
-        raise InvalidRequest([{"field": "body", "message": "the body must be a JSON object"}])
-    return data
+def invalid_request_response(
+    errors: list[dict[str, str]], status_code: int = 422, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """The body every refusal has: {"errors": [{"field", "message"}]}."""
+    return JSONResponse({"errors": errors}, status_code=status_code, headers=headers)
 
 
 def _submission(body: dict[str, Any], settings: Settings) -> LeadSubmission:
+    data = normalise(body)
     errors: list[dict[str, str]] = []
     submission = None
     try:
-        submission = LeadSubmission.model_validate(body)
+        submission = LeadSubmission.model_validate(data)
     except ValidationError as exc:
         errors = [
             {
@@ -55,7 +52,7 @@ def _submission(body: dict[str, Any], settings: Settings) -> LeadSubmission:
             }
             for error in exc.errors(include_url=False, include_input=False)
         ]
-    article = body.get("article")
+    article = data.get("article")
     if isinstance(article, str) and not any(e["field"] == "article" for e in errors):
         try:
             load_article(settings.templates_dir, article.strip())
@@ -66,19 +63,69 @@ def _submission(body: dict[str, Any], settings: Settings) -> LeadSubmission:
     return submission
 
 
-@router.post("/leads", status_code=201)
-def create_lead(
-    request: Request,
-    body: Annotated[dict[str, Any], Depends(json_object)],
-    session: SessionDep,
-    clock: ClockDep,
-    settings: SettingsDep,
+def _given_key(request: Request) -> str | None:
+    key = request.headers.get(KEY_HEADER)
+    if key is None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        key = token.strip() if scheme.lower() == "bearer" else None
+    return key
+
+
+def _caller(request: Request, session: Session, clock: Clock, settings: Settings) -> str:
+    """Who is posting: 'key:<name>' or 'ip:<address>'; InvalidRequest (401) if not allowed."""
+    given = _given_key(request)
+    if given is None:
+        if settings.lead_api_requires_key:
+            raise InvalidRequest([{"field": KEY_HEADER, "message": "an API key is required"}])
+        return f"ip:{client_ip(request)}"
+    with session.begin():
+        key = find_key(session, given, clock.now())
+        name = key.name if key else None
+    if name is None:
+        count_refusal(request, "lead-api", "key")
+        raise InvalidRequest([{"field": KEY_HEADER, "message": "unknown or revoked API key"}])
+    return f"key:{name}"
+
+
+@router.post(
+    "/leads",
+    status_code=201,
+    response_model=LeadCaptured,
+    responses=RESPONSES,
+    openapi_extra={"requestBody": REQUEST_BODY},
+    summary="Capture a lead",
+)
+async def create_lead(
+    request: Request, session: SessionDep, clock: ClockDep, settings: SettingsDep
 ) -> JSONResponse:
     """Capture a lead: 201 when new, 200 when the email was already known."""
+    try:
+        caller = _caller(request, session, clock, settings)
+    except InvalidRequest as exc:
+        return invalid_request_response(exc.errors, 401)
+    rate = settings.api_key_rate_limit if caller.startswith("key:") else settings.capture_rate_limit
+    refusal = throttle(request).hit(rate, "lead-api", caller)
+    if refusal is not None:
+        count_refusal(request, "lead-api", "rate-limit")
+        message = f"too many leads from this caller; try again in {refusal.retry_after} s"
+        return invalid_request_response(
+            [{"field": "body", "message": message}],
+            429,
+            {"Retry-After": str(refusal.retry_after)},
+        )
+    body = await read_body(request)
+    if honeypot_filled(body):
+        log.info("lead API: honeypot filled by %s; nothing stored", caller.split(":")[0])
+        count_refusal(request, "lead-api", "honeypot")
+        return JSONResponse({"accepted": True}, status_code=202)
     submission = _submission(body, settings)
-    evidence = request_evidence(request, f"api:{submission.article}")
+    source = f"api:{submission.article}" if caller.startswith("ip:") else f"api:{caller}"
+    evidence = request_evidence(request, source)
     result = record_download(session, submission, evidence, clock.now(), settings)
-    return JSONResponse(
-        {"lead_id": result.lead_public_id, "enrolled": result.enrolled, "created": result.created},
-        status_code=201 if result.created else 200,
+    answer = LeadCaptured(
+        lead_id=result.lead_public_id,
+        enrolled=result.enrolled,
+        created=result.created,
+        confirmation_sent=result.confirmation_sent,
     )
+    return JSONResponse(answer.model_dump(), status_code=201 if result.created else 200)

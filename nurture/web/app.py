@@ -17,6 +17,7 @@ from nurture.web import (
     access_log,
     api,
     booking,
+    confirm,
     health,
     links,
     metrics,
@@ -54,20 +55,25 @@ from nurture.web.admin import (
     staff as admin_staff,
 )
 from nurture.web.admin.auth import register_access_errors
+from nurture.web.api_schema import public_openapi
 from nurture.web.errors import register_error_pages
 from nurture.web.headers import SecurityHeaders
 from nurture.web.pages import make_templates
+from nurture.web.throttle import Throttle, throttle_storage
 
 
 def create_app() -> FastAPI:
     """The ASGI app, configured from the process settings."""
     settings = get_settings()
-    # No interactive API docs on the patient-facing site.
-    app = FastAPI(title="Nurture", docs_url=None, redoc_url=None, openapi_url=None)
+    # The lead-capture API is documented at /api/openapi.json; nothing else is in it, and
+    # no interactive docs page (third-party scripts) is served on the patients' site.
+    app = FastAPI(title="Nurture", docs_url=None, redoc_url=None, openapi_url="/api/openapi.json")
+    app.openapi = lambda: public_openapi(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.templates = make_templates(settings)
     app.state.clock = anchored_clock(get_sessionmaker(), settings.time_scale)
     app.state.counters = counter_store(settings.celery_broker_url)
+    app.state.throttle = Throttle(throttle_storage(settings.celery_broker_url))
     static = StaticFiles(directory=settings.templates_dir / "web" / "static")
     app.mount("/static", static, name="static")
     for module in (
@@ -75,6 +81,7 @@ def create_app() -> FastAPI:
         api,
         links,
         booking,
+        confirm,
         health,
         metrics,
         webhooks_sendgrid,
@@ -91,9 +98,9 @@ def create_app() -> FastAPI:
         admin_results,
         admin_staff,
     ):
-        app.include_router(module.router)
+        app.include_router(module.router, include_in_schema=module is api)
     # The front desk's calendar feed sits outside /admin: calendar apps send no cookie.
-    app.include_router(admin_bookings.feed_router)
+    app.include_router(admin_bookings.feed_router, include_in_schema=False)
     register_error_pages(app)
     access_log.install()  # link tokens never reach the access log
     register_access_errors(app)

@@ -9,7 +9,8 @@ from starlette.responses import Response
 
 from nurture.leads.articles import UnknownArticle
 from nurture.links import InvalidToken
-from nurture.web.api import InvalidRequest, invalid_request_response
+from nurture.web.api import invalid_request_response
+from nurture.web.api_body import InvalidRequest
 from nurture.web.pages import render
 
 TITLES = {404: "Page not found", 405: "Not allowed here"}

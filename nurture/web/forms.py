@@ -38,6 +38,7 @@ class DownloadForm(BaseModel):
     timezone: str = ""
     consent_email: str = ""
     consent_sms: str = ""
+    website: str = ""  # the honeypot: hidden from people, filled in by bots
 
     def submission_data(self, article: str) -> dict[str, Any]:
         """The form's values in the shape LeadSubmission checks (a ticked box has any value)."""

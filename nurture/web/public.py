@@ -11,10 +11,27 @@ from nurture.config import Settings
 from nurture.consent.models import Channel
 from nurture.consent.wording import WORDING
 from nurture.leads.articles import SLUG, Article, load_article
+from nurture.links import InvalidToken, booking_token, read_token
 from nurture.web.capture import record_download
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep, request_evidence
 from nurture.web.forms import LABELS, DownloadForm
+from nurture.web.metrics import count_refusal
 from nurture.web.pages import render
+from nurture.web.throttle import client_ip, throttle
+
+TOO_MANY = "Too many sign-ups came from your connection just now. Please try again in a minute."
+
+
+def welcome_booking_url(settings: Settings, welcome: str) -> str | None:
+    """The booking link for a thank-you page's token; None for anything else."""
+    if welcome in ("", "1", "confirm"):
+        return None
+    try:
+        read_token(settings, "book", welcome)
+    except InvalidToken:
+        return None
+    return f"/book/{welcome}"
+
 
 router = APIRouter()
 
@@ -71,16 +88,38 @@ def download(
 ) -> Response:
     """Capture the lead and show the article, or show the form again with its errors."""
     article = load_article(settings.templates_dir, slug)
+    refusal = throttle(request).hit(settings.capture_rate_limit, "form", client_ip(request))
+    if refusal is not None:
+        count_refusal(request, "download-form", "rate-limit")
+        context = {"title": "Please wait a moment", "message": TOO_MANY}
+        response = render(request, "error.html", context, 429)
+        response.headers["Retry-After"] = str(refusal.retry_after)
+        return response
+    if form.website.strip():
+        # Only bots fill the hidden field: they get the page a person would, and nothing is kept.
+        count_refusal(request, "download-form", "honeypot")
+        return RedirectResponse(f"/articles/{article.slug}/read?welcome=1", status_code=303)
     submission, errors = form.check(article.slug)
     if submission is None:
         return _landing(request, settings, article, form, errors, status_code=422)
     evidence = request_evidence(request, f"form:{article.slug}")
-    record_download(session, submission, evidence, clock.now(), settings)
-    return RedirectResponse(f"/articles/{article.slug}/read?welcome=1", status_code=303)
+    result = record_download(session, submission, evidence, clock.now(), settings)
+    # The thank-you page offers the screening with the lead's own booking link, as the
+    # emails do; a lead who must confirm their address first is told so instead.
+    welcome = (
+        "confirm" if result.confirmation_sent else booking_token(settings, result.lead_public_id)
+    )
+    return RedirectResponse(f"/articles/{article.slug}/read?welcome={welcome}", status_code=303)
 
 
 @router.get("/articles/{slug}/read")
 def read(request: Request, slug: str, settings: SettingsDep, welcome: str = "") -> Response:
-    """The article itself; the first email links here."""
+    """The article itself; the first email links here, the download form redirects here."""
     article = load_article(settings.templates_dir, slug)
-    return render(request, "article.html", {"article": article, "welcome": welcome == "1"})
+    context = {
+        "article": article,
+        "welcome": bool(welcome),
+        "confirm_first": welcome == "confirm",
+        "book_url": welcome_booking_url(settings, welcome),
+    }
+    return render(request, "article.html", context)

@@ -24,6 +24,7 @@ def test_landing_page_labels_both_consent_boxes_with_the_exact_wording(
         "timezone": "",
         "consent_email": False,
         "consent_sms": False,
+        "website": "",  # the honeypot, off-screen
     }
 
 

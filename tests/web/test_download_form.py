@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -45,7 +47,7 @@ def test_download_stores_the_lead_its_consent_evidence_and_enrollment(
 ) -> None:
     response = client.post(DOWNLOAD, data=GOOD, headers={"User-Agent": BROWSER})
     assert response.status_code == 303
-    assert response.headers["location"] == f"/articles/{ARTICLE}/read?welcome=1"
+    assert response.headers["location"].startswith(f"/articles/{ARTICLE}/read?welcome=")
     with db.factory() as session:
         lead = session.scalars(select(Lead)).one()
         assert (lead.email, lead.first_name, lead.phone, lead.timezone) == (
@@ -73,8 +75,53 @@ def test_download_stores_the_lead_its_consent_evidence_and_enrollment(
 def test_download_lands_on_the_article_with_a_thank_you(client: TestClient, campaign: int) -> None:
     response = client.post(DOWNLOAD, data=GOOD, follow_redirects=True)
     assert response.status_code == 200
-    assert str(response.url).endswith(f"/articles/{ARTICLE}/read?welcome=1")
+    assert f"/articles/{ARTICLE}/read?welcome=" in str(response.url)
     assert "Thank you!" in response.text
+
+
+def test_the_thank_you_page_offers_the_lead_their_own_booking_page(
+    client: TestClient, db: Database, campaign: int
+) -> None:
+    thanks = client.post(DOWNLOAD, data=GOOD, follow_redirects=True)
+    link = re.search(r'href="(/book/[^"]+)">Book a free screening</a>', thanks.text)
+    assert link is not None, thanks.text
+    booking = client.get(link.group(1))
+    assert booking.status_code == 200
+    assert "Dana" in booking.text
+
+
+@pytest.mark.parametrize("welcome", ["1", "forged.token.here", ""])
+def test_a_thank_you_page_without_a_valid_token_offers_no_booking_link(
+    client: TestClient, welcome: str
+) -> None:
+    page = client.get(f"/articles/{ARTICLE}/read?welcome={welcome}")
+    assert page.status_code == 200
+    assert "/book/" not in page.text
+
+
+def test_a_bot_that_fills_the_hidden_field_sees_success_and_nothing_is_stored(
+    client: TestClient, db: Database, campaign: int
+) -> None:
+    page = client.get(f"/articles/{ARTICLE}")
+    assert 'name="website"' in page.text and 'tabindex="-1"' in page.text
+    response = client.post(DOWNLOAD, data={**GOOD, "website": "http://spam.example"})
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/articles/{ARTICLE}/read?welcome=1"
+    assert rows(db, Lead) == 0 and rows(db, ConsentEvent) == 0 and rows(db, Enrollment) == 0
+
+
+def test_too_many_sign_ups_from_one_address_are_asked_to_wait_and_not_stored(
+    app: FastAPI, client: TestClient, db: Database, settings: Settings, campaign: int
+) -> None:
+    app.state.settings = settings.model_copy(update={"capture_rate_limit": "3/minute"})
+    for n in range(3):
+        form = {**GOOD, "email": f"dana{n}@example.com"}
+        assert client.post(DOWNLOAD, data=form).status_code == 303
+    refused = client.post(DOWNLOAD, data={**GOOD, "email": "dana9@example.com"})
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    assert "Please try again in a minute" in refused.text
+    assert rows(db, Lead) == 3
 
 
 def test_download_without_a_mobile_number_or_script_still_works(

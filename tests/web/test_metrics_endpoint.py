@@ -59,7 +59,7 @@ def test_metrics_count_messages_by_status_and_channel_and_the_dispatch_lag(
     settings: Settings,
     campaign: int,
 ) -> None:
-    capture(db.factory, clock, settings, email="a@example.com")
+    lead_id = capture(db.factory, clock, settings, email="a@example.com").lead_id
     capture(db.factory, clock, settings, email="b@example.com")
     # Nothing dispatched yet: the two welcome emails are due now and waiting.
     clock.advance(timedelta(seconds=90))
@@ -68,7 +68,7 @@ def test_metrics_count_messages_by_status_and_channel_and_the_dispatch_lag(
     with db.factory.begin() as session:
         session.add_all(
             Message(
-                lead_id=1,
+                lead_id=lead_id,
                 step_key=f"s{i}",
                 channel="email",
                 status=status,
