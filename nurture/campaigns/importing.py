@@ -25,6 +25,7 @@ from nurture.config import Settings
 from nurture.consent.policy import SendingPolicy
 from nurture.runtime.prepare import check_campaign
 from nurture.staff.service import Actor, record_audit
+from nurture.text import counted
 
 
 class ImportRefused(ValueError):
@@ -51,7 +52,8 @@ class Imported:
             return f"Imported {self.slug} as a new draft campaign (version 1)."
         if not self.changed:
             return f"{self.slug} is unchanged: the import equals version {self.version}."
-        moved = f" {self.enrollments_moved} enrollment(s) continue on it by step key."
+        verb = "continues" if self.enrollments_moved == 1 else "continue"
+        moved = f" {counted(self.enrollments_moved, 'enrollment')} {verb} on it by step key."
         return f"Imported {self.slug} as version {self.version}." + (
             moved if self.enrollments_moved else ""
         )

@@ -16,9 +16,10 @@ from sqlalchemy.orm import Session
 from nurture.booking.service import EXIT_REASON
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.models import Campaign, CampaignVersion
+from nurture.campaigns.preview import headline
 from nurture.campaigns.spec import StepSpec
 from nurture.cli.plan import describe_window
-from nurture.consent.models import Channel
+from nurture.config import Settings
 from nurture.consent.policy import SendingPolicy
 from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.sequences.models import Enrollment, EnrollmentStatus
@@ -97,11 +98,7 @@ class StepRow:
     channel: str
     condition: str | None
     window: str | None
-    headline: str  # the email's subject, or the SMS's first line (template source)
-
-
-def _first_line(source: str) -> str:
-    return next((line.strip() for line in source.splitlines() if line.strip()), "")
+    headline: str  # the email's subject, or the text, for the sample lead
 
 
 def _window(step: StepSpec, policy: SendingPolicy) -> str | None:
@@ -110,8 +107,9 @@ def _window(step: StepSpec, policy: SendingPolicy) -> str | None:
     return describe_window(step.window.window(), policy, step).removeprefix("step window ")
 
 
-def step_rows(definition: CampaignDefinition, policy: SendingPolicy) -> list[StepRow]:
+def step_rows(definition: CampaignDefinition, settings: Settings) -> list[StepRow]:
     """The campaign's steps as a timeline, in order."""
+    policy = SendingPolicy.from_settings(settings)
     return [
         StepRow(
             step.key,
@@ -120,9 +118,7 @@ def step_rows(definition: CampaignDefinition, policy: SendingPolicy) -> list[Ste
             step.channel.value,
             step.condition,
             _window(step, policy),
-            step.subject
-            if step.channel is Channel.EMAIL and step.subject
-            else _first_line(definition.templates.get(step.template, "")),
+            headline(definition, step, settings),
         )
         for step in definition.spec.steps
     ]

@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import Form, Request
 from fastapi.routing import APIRouter
@@ -20,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from nurture.booking.calendar import screening_calendar
-from nurture.booking.display import When, when
+from nurture.booking.display import When, at_clinic
 from nurture.booking.models import Booking, BookingStatus
 from nurture.booking.service import book_slot as book_slot_for_lead
 from nurture.booking.service import cancel_booking, request_screening, upcoming_booking
@@ -53,17 +52,18 @@ class SlotDay:
     slots: list[SlotChoice]
 
 
-def _zone_of(settings: Settings, lead: Lead) -> ZoneInfo:
-    return lead_zone(lead.timezone, lead.phone, settings.clinic_zone)
+def _at_clinic(settings: Settings, lead: Lead, moment: datetime) -> When:
+    # The screening is at the clinic: its clock decides, the lead's is added if it differs.
+    zone = lead_zone(lead.timezone, lead.phone, settings.clinic_zone)
+    return at_clinic(moment, settings.clinic_zone, zone)
 
 
 def slot_days(slots: list[Slot], settings: Settings, lead: Lead) -> list[SlotDay]:
-    """Slots grouped by day in the lead's own calendar."""
-    zone = _zone_of(settings, lead)
+    """Slots grouped by day on the clinic's calendar."""
     days: list[SlotDay] = []
     for slot in slots:
-        words = when(slot.starts_at, zone)
-        choice = SlotChoice(slot.starts_at.isoformat(), f"{words.time} {words.zone}")
+        words = _at_clinic(settings, lead, slot.starts_at)
+        choice = SlotChoice(slot.starts_at.isoformat(), words.clock)
         if days and days[-1].label == words.day:
             days[-1].slots.append(choice)
         else:
@@ -83,7 +83,7 @@ def parse_slot(value: str) -> datetime | None:
 def _booking_when(settings: Settings, lead: Lead, booking: Booking | None) -> When | None:
     if booking is None or booking.starts_at is None:
         return None
-    return when(booking.starts_at, _zone_of(settings, lead))
+    return _at_clinic(settings, lead, booking.starts_at)
 
 
 def _slot_page(
@@ -112,6 +112,7 @@ def _slot_page(
         "first_name": lead.first_name,
         "token": token,
         "days": slot_days(slots, settings, lead),
+        "clinic_zone": settings.clinic_timezone.replace("_", " "),
         # Slots never overlap, so the next page starts where the last slot shown ends.
         "later": slots[-1].ends_at.isoformat() if len(slots) == SLOTS_SHOWN else None,
         "current": _booking_when(settings, lead, booking),

@@ -16,6 +16,7 @@ from starlette.templating import Jinja2Templates
 
 from nurture.config import Settings
 from nurture.messages.render import Clinic
+from nurture.text import counted
 from nurture.web.deps import request_settings
 
 
@@ -38,6 +39,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         lstrip_blocks=True,
     )
     environment.filters["phone"] = display_phone
+    environment.filters["count"] = counted
     return Jinja2Templates(env=environment, context_processors=[_clinic])
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from nurture.booking.availability import load_availability
+from nurture.booking.display import at_clinic
 from nurture.booking.slots import Slot, open_slots, slot_times, take_seat
 from nurture.clock import ManualClock
 from nurture.config import Settings
@@ -188,3 +189,11 @@ def test_full_slots_are_left_out_and_seats_left_counts_down(
             (TUE_0930, 2),
             (TUE_1000, 2),
         ]
+
+
+def test_a_far_away_lead_sees_which_day_it_is_for_them() -> None:
+    nine_am_chicago = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
+    words = at_clinic(nine_am_chicago, ZoneInfo("America/Chicago"), ZoneInfo("Asia/Tokyo"))
+    assert words.full == "Thursday, December 3 at 9:00 AM CST (Fri 12:00 AM JST your time)"
+    same = at_clinic(nine_am_chicago, ZoneInfo("America/Chicago"), ZoneInfo("America/Chicago"))
+    assert same.full == "Thursday, December 3 at 9:00 AM CST"

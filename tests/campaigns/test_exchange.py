@@ -258,7 +258,7 @@ def test_leads_enrolled_before_an_import_continue_on_the_new_version_by_step_key
     )
     result = import_bytes(db, clock, settings, export_zip(changed))
     assert result.summary() == (
-        "Imported hamstring-sciatica as version 2. 1 enrollment(s) continue on it by step key."
+        "Imported hamstring-sciatica as version 2. 1 enrollment continues on it by step key."
     )
     with db.factory() as session:
         enrollment = session.scalars(select(Enrollment)).one()

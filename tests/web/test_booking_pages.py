@@ -85,12 +85,33 @@ def test_later_times_link_shows_the_times_after_the_last_one_shown(
     assert "Wednesday, November 4 9:00 AM CST" in slots
 
 
-def test_times_are_shown_in_the_leads_own_zone(
+def test_times_are_on_the_clinics_clock_with_the_leads_own_beside_them(
     client: TestClient, db: Database, clock: ManualClock, settings: Settings, open_week: None
 ) -> None:
+    # The screening is in person: the clinic's clock decides, the lead's helps.
     lead = capture(db.factory, clock, settings, timezone="America/New_York")
     response = client.get(page_url(settings, lead.lead_public_id))
-    assert "Tuesday, November 3 10:00 AM EST 10:30 AM EST" in text_by_id(response.text, "slots")
+    assert (
+        "Tuesday, November 3 9:00 AM CST (10:00 AM EST your time) "
+        "9:30 AM CST (10:30 AM EST your time)"
+    ) in text_by_id(response.text, "slots")
+    assert text_by_id(response.text, "clinic-time") == (
+        "Times are on the clinic's clock (America/Chicago), where the screening takes place."
+    )
+    booked = client.post(
+        path_of(page_url(settings, lead.lead_public_id)),
+        data={"slot": "2026-11-03T15:00:00+00:00"},
+        follow_redirects=True,
+    )
+    assert "Tuesday, November 3 at 9:00 AM CST (10:00 AM EST your time)" in booked.text
+
+
+def test_a_lead_on_the_clinics_clock_sees_one_time(
+    client: TestClient, db: Database, clock: ManualClock, settings: Settings, open_week: None
+) -> None:
+    lead = capture(db.factory, clock, settings, timezone="America/Chicago")
+    slots = text_by_id(client.get(page_url(settings, lead.lead_public_id)).text, "slots")
+    assert "9:00 AM CST 9:30 AM CST" in slots and "your time" not in slots
 
 
 def test_choosing_a_time_books_it_and_shows_the_time_place_and_what_to_do_next(

@@ -35,6 +35,7 @@ from nurture.consent.policy import SendingPolicy
 from nurture.messages.channels.base import ChannelError
 from nurture.staff.models import StaffUser
 from nurture.staff.service import record_audit
+from nurture.text import counted
 from nurture.web.admin.auth import check_csrf
 from nurture.web.admin.deps import CampaignsUser, actor
 from nurture.web.admin.pages import admin_page, redirect_with_notice
@@ -257,7 +258,7 @@ def preview_or_save_step(form: EditFormData, editor: Editor) -> Response:
     moves = saved.moves
     notice = (
         f"Saved {key} as version {saved.to_version} ({', '.join(saved.changed)} changed). "
-        f"{moves.moved} enrolled lead(s) moved to it"
+        f"{counted(moves.moved, 'enrolled lead')} moved to it"
         + (f", {moves.due_now} due at once" if moves.due_now else "")
         + (f", {moves.completed} completed" if moves.completed else "")
         + "."

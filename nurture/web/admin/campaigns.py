@@ -38,6 +38,7 @@ from nurture.config import Settings
 from nurture.consent.policy import SendingPolicy
 from nurture.leads.zone import valid_zone
 from nurture.staff.models import StaffUser
+from nurture.text import counted
 from nurture.web.admin.auth import check_csrf
 from nurture.web.admin.deps import CampaignsUser, actor
 from nurture.web.admin.pages import admin_page, redirect_with_notice
@@ -131,11 +132,10 @@ def campaign_page(
     """The campaign's steps as a timeline, its status and what staff may do with it."""
     campaign = _campaign(session, slug)
     definition = _current(session, campaign)
-    policy = SendingPolicy.from_settings(settings)
     context: dict[str, Any] = {
         "campaign": campaign,
         "definition": definition,
-        "steps": step_rows(definition, policy) if definition else [],
+        "steps": step_rows(definition, settings) if definition else [],
         "moves": [move.value for move in allowed_moves(campaign.status)],
         "would_end": enrollments_archive_would_end(session, campaign.id),
         "version": session.get(CampaignVersion, campaign.current_version_id or 0),
@@ -165,8 +165,8 @@ def _move(
     notice = f"Campaign {STATUS_DONE[target]}."
     if target is CampaignStatus.ARCHIVED:
         notice += (
-            f" {change.enrollments_ended} enrollment(s) ended and "
-            f"{change.messages_skipped} waiting message(s) skipped."
+            f" {counted(change.enrollments_ended, 'enrollment')} ended and "
+            f"{counted(change.messages_skipped, 'waiting message')} skipped."
         )
     return redirect_with_notice(request, f"/admin/campaigns/{slug}", notice)
 

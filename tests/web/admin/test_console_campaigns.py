@@ -124,16 +124,18 @@ def test_campaign_page_lists_steps_with_day_channel_window_and_edit_links(
     sign_in_as(client, db, clock, "marketing")
     page = client.get(f"/admin/campaigns/{SLUG}").text
     assert text_by_id(page, "campaign-status") == (
-        f"active version 1 · 0 enrollment(s) on it · slug {SLUG}"
+        f"active version 1 · 0 enrollments on it · slug {SLUG}"
     )
+    # Subjects and texts read as the sample lead Jordan would get them, links named.
     assert text_by_id(page, "step-welcome-article") == (
-        "0 welcome-article 0m Email – any time "
-        "{{ first_name }}, here is your guide to tight hamstrings Edit"
+        "0 welcome-article 0m Email – any time Jordan, here is your guide to tight hamstrings Edit"
     )
     hello = text_by_id(page, "step-sms-hello")
     assert hello.startswith(
-        "0 sms-hello 2h SMS sms_consent 10:00-18:00 Mon-Sat {{ clinic.name }}: Hi {{ first_name }}"
+        "0 sms-hello 2h SMS sms_consent 10:00-18:00 Mon-Sat Riverside Physical Therapy: Hi Jordan"
     )
+    assert "[article link]" in hello and "{{" not in page
+    assert "can land a day or more later than its earliest day" in text_by_id(page, "day-note")
     assert text_by_id(page, "step-screening-invitation").startswith("14 screening-invitation 14d")
     assert f'href="/admin/campaigns/{SLUG}/steps/sms-hello/edit"' in page
     for link in ("versions", "timeline", "export"):
@@ -170,12 +172,12 @@ def test_archive_asks_first_naming_the_enrollments_it_ends_then_ends_them(
     Harness(db, clock, settings).dispatch(deliver=False)
     token = sign_in_as(client, db, clock, "marketing")
     page = client.get(f"/admin/campaigns/{SLUG}").text
-    question = "Archive Tight hamstrings and the sciatic nerve? This ends 1 enrollment(s)"
+    question = "Archive Tight hamstrings and the sciatic nerve? This ends 1 enrollment"
     assert f'data-confirm="{question} and cannot be undone."' in page
     post_form(client, f"/admin/campaigns/{SLUG}/archive", token)
     page = client.get(f"/admin/campaigns/{SLUG}").text
     assert text_by_id(page, "notice") == (
-        "Campaign archived. 1 enrollment(s) ended and 1 waiting message(s) skipped."
+        "Campaign archived. 1 enrollment ended and 1 waiting message skipped."
     )
     assert text_by_id(page, "status-actions") == ""  # archived is final: no buttons left
     with db.factory() as session:

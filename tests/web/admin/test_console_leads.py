@@ -242,6 +242,20 @@ def test_lead_page_shows_contact_consent_ledger_messages_replies_and_bookings(
     assert "requested" in text_by_id(page.text, "bookings")
 
 
+def test_every_time_on_a_lead_page_is_clinic_time_whatever_the_leads_zone(
+    client: TestClient, db: Database, clock: ManualClock, settings: Settings, campaign: int
+) -> None:
+    sign_in_as(client, db, clock, "marketing")
+    lead = capture(db.factory, clock, settings, email="ny@example.com", timezone="America/New_York")
+    page = client.get(f"/admin/leads/{lead.lead_public_id}").text
+    assert text_by_id(page, "times-note") == (
+        "Every time on this page is clinic time (America/Chicago)."
+    )
+    times = re.findall(r"\b\d{2}:\d{2} ([A-Z]{3,4})\b", page)
+    assert times and set(times) == {"CST"}, times  # signed up, ledger, messages alike
+    assert "America/New_York (messages go out by the lead's own clock)" in page
+
+
 def test_unknown_lead_is_a_404_and_import_is_not_taken_for_a_lead(
     client: TestClient, db: Database, clock: ManualClock
 ) -> None:

@@ -269,7 +269,7 @@ def test_enrolled_leads_are_told_about_then_moved_to_the_new_version_by_key(
         assert enrollment.status == EnrollmentStatus.ACTIVE
         assert enrollment.next_due_at is not None and enrollment.next_due_at <= clock.now()
     notice = text_by_id(client.get(response.headers["location"]).text, "notice")
-    assert "1 enrolled lead(s) moved to it, 1 due at once" in notice
+    assert "1 enrolled lead moved to it, 1 due at once" in notice
 
 
 def test_front_desk_and_anonymous_visitors_are_refused(
