@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 PROVIDER_REQUESTS = "provider_requests"  # fields: "<provider>|<channel>|<outcome>"
 PROVIDER_SECONDS = "provider_seconds"  # fields: "<provider>|<channel>|<bucket or sum>"
-WEBHOOK_REFUSALS = "webhook_refusals"  # fields: "<webhook>|<reason>"
+REFUSALS = "refusals"  # fields: "<route>|<reason>": webhooks and lead capture
 # Seconds: a provider answers in tens of milliseconds, and gives up after the timeout.
 LATENCY_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 PREFIX = "nurture:metrics:"
@@ -113,6 +113,6 @@ def record_calls(store: CounterStore, calls: Iterable[ProviderCall]) -> None:
             store.add(metric, counts)
 
 
-def record_refusal(store: CounterStore, webhook: str, reason: str) -> None:
-    """Count one refused webhook post."""
-    store.add(WEBHOOK_REFUSALS, {f"{webhook}|{reason}": 1})
+def record_refusal(store: CounterStore, route: str, reason: str) -> None:
+    """Count one refused post (a webhook, the lead API, the download form)."""
+    store.add(REFUSALS, {f"{route}|{reason}": 1})

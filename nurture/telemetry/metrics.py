@@ -27,7 +27,7 @@ from nurture.telemetry.counters import (
     LATENCY_BUCKETS,
     PROVIDER_REQUESTS,
     PROVIDER_SECONDS,
-    WEBHOOK_REFUSALS,
+    REFUSALS,
     CounterStore,
 )
 
@@ -68,9 +68,11 @@ class NurtureCollector(Collector):
         yield from self._outbox()
         yield from self._provider_calls()
         refusals = CounterMetricFamily(
-            "nurture_webhook_refusals", "Webhook posts refused", labels=["webhook", "reason"]
+            "nurture_refusals",
+            "Posts refused (webhooks, lead capture), by route and reason",
+            labels=["route", "reason"],
         )
-        for field, value in sorted(self.counters.read(WEBHOOK_REFUSALS).items()):
+        for field, value in sorted(self.counters.read(REFUSALS).items()):
             refusals.add_metric(_labels(field), value)
         yield refusals
         info = GaugeMetricFamily("nurture_build_info", "The running version", labels=["version"])

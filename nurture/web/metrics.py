@@ -27,9 +27,9 @@ def counters(request: Request) -> CounterStore:
     return store
 
 
-def count_refusal(request: Request, webhook: str, reason: str) -> None:
-    """Count a refused webhook post (nurture_webhook_refusals_total)."""
-    record_refusal(counters(request), webhook, reason)
+def count_refusal(request: Request, route: str, reason: str) -> None:
+    """Count a refused post (nurture_refusals_total)."""
+    record_refusal(counters(request), route, reason)
 
 
 def _authorised(expected: str, header: str | None) -> bool:

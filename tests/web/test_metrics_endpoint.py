@@ -112,7 +112,7 @@ def test_metrics_show_provider_outcomes_latency_and_webhook_refusals(
     )
     assert values[count] == 2
     refused = (
-        "nurture_webhook_refusals_total",
-        (("reason", "signature"), ("webhook", "twilio-sms")),
+        "nurture_refusals_total",
+        (("reason", "signature"), ("route", "twilio-sms")),
     )
     assert values[refused] == 1
