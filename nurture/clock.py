@@ -21,6 +21,32 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# The span of times anything in the product is scheduled or booked in. Outside it a typed
+# or posted time is refused, never converted: 9999-12-31T23:59:59-14:00 is a valid ISO
+# 8601 string whose UTC moment does not fit in a datetime.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def in_calendar(moment: datetime) -> datetime | None:
+    """`moment` as aware UTC when it falls in the product's calendar, else None."""
+    if moment.tzinfo is None:
+        return None
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        return None
+    return moment if EARLIEST <= moment < LATEST else None
+
+
+def parse_moment(text: str) -> datetime | None:
+    """An ISO 8601 time with its offset as aware UTC; None for anything else."""
+    try:
+        return in_calendar(datetime.fromisoformat(text.strip()))
+    except ValueError:
+        return None
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     capture_rate_limit: str = "10/minute"
     api_key_rate_limit: str = "600/minute"
     lead_api_requires_key: bool = False
+    # Load shedding, per web process: requests running at once (about what the database
+    # pool serves), and how long one may wait for a turn before it is answered 503.
+    web_max_active: int = Field(15, alias="WEB_MAX_ACTIVE", ge=1)
+    web_max_wait_seconds: float = Field(0.5, alias="WEB_MAX_WAIT", gt=0)
     # /metrics answers only with "Authorization: Bearer <this>"; empty: /metrics is off.
     metrics_token: str = ""
     # "json" (one object per line, for a log collector) or "text"; empty: json in production.

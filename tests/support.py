@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
+
+from nurture.models import Base
 
 # The source checkout: tests read its files (templates, compose file, README) directly.
 REPO = Path(__file__).resolve().parent.parent
@@ -38,6 +40,18 @@ class Database:
     url: str
     engine: Engine
     factory: sessionmaker[Session]
+
+
+Snapshot = dict[str, list[str]]
+
+
+def every_row(db: Database) -> Snapshot:
+    """Every row of every table, to show a refused request changed nothing at all."""
+    with db.factory() as session:
+        return {
+            table.name: sorted(repr(tuple(row)) for row in session.execute(select(table)))
+            for table in Base.metadata.sorted_tables
+        }
 
 
 def tamper(signed: str) -> str:

@@ -81,7 +81,7 @@ def parse_batch(raw: bytes) -> ParsedBatch:
     """The usable events of a post, and the elements refused; MalformedBatch if no array."""
     try:
         data = json.loads(raw)
-    except ValueError:  # invalid JSON or invalid UTF-8
+    except (ValueError, RecursionError):  # invalid JSON or UTF-8, or nested too deep
         raise MalformedBatch("the body must be a JSON array of events") from None
     if not isinstance(data, list):
         raise MalformedBatch("the body must be a JSON array of events")
@@ -99,6 +99,10 @@ def parse_event(index: int, item: Any) -> ProviderEventIn | Rejection:
     """One array element as an event, or why it cannot be used."""
     if not isinstance(item, dict):
         return Rejection(index, "event", "each element must be a JSON object")
+    bad = next((key for key, value in item.items() if _holds_nul(key) or _holds_nul(value)), None)
+    if bad is not None:
+        # No database stores text with a NUL in it: refuse this element, keep the rest.
+        return Rejection(index, str(bad).replace("\x00", ""), "contains a NUL character")
     event_id, kind = item.get("sg_event_id"), item.get("event")
     if not isinstance(event_id, str) or not 0 < len(event_id) <= MAX_ID_LENGTH:
         return Rejection(index, "sg_event_id", "a non-empty string is required")
@@ -119,6 +123,16 @@ def parse_event(index: int, item: Any) -> ProviderEventIn | Rejection:
         status=status if isinstance(status, str) and _ENHANCED_STATUS.match(status) else None,
         reason=scrub(reason) if kind == EventKind.DROPPED and isinstance(reason, str) else None,
     )
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
 
 
 def scrub(text: str, limit: int = 100) -> str:

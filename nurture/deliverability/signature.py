@@ -67,7 +67,10 @@ def verify_event_signature(
         signature = base64.b64decode(signature_b64, validate=True)
     except (binascii.Error, ValueError):
         raise SignatureRejected("signature header is not base64") from None
-    signed_at = datetime.fromtimestamp(int(timestamp), UTC)
+    try:
+        signed_at = datetime.fromtimestamp(int(timestamp), UTC)
+    except (OverflowError, OSError, ValueError):  # 999999999999 is past year 9999
+        raise SignatureRejected("timestamp is not a time") from None
     # A captured post replayed later must not be accepted again once events are pruned.
     if signed_at < now - max_age:
         raise SignatureRejected("timestamp is too old")

@@ -11,6 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from nurture.leads.zone import valid_zone
 
 DEFAULT_PHONE_REGION = "US"
+Kind = phonenumbers.PhoneNumberType
+# Numbers that are not a person's own phone: calling them costs the caller, or no one answers.
+NOT_PERSONAL = {
+    Kind.PREMIUM_RATE: "a premium-rate number",
+    Kind.SHARED_COST: "a shared-cost number",
+    Kind.UAN: "a company switchboard number",
+    Kind.VOICEMAIL: "a voicemail access number",
+    Kind.PAGER: "a pager number",
+}
+# Personal numbers that cannot take a text message.
+NO_TEXTS = {Kind.FIXED_LINE: "a landline", Kind.TOLL_FREE: "a toll-free number"}
+UNREADABLE = ("\x00", "\ufffd")  # a NUL, or what undecodable bytes turned into
 
 
 class ConsentChoice(BaseModel):
@@ -28,7 +40,15 @@ def normalise_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
         raise ValueError("is not a phone number") from exc
     if not phonenumbers.is_valid_number(number):
         raise ValueError("is not a valid phone number")
+    kind = NOT_PERSONAL.get(phonenumbers.number_type(number))
+    if kind:
+        raise ValueError(f"is {kind}, not a personal phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def cannot_text(e164: str) -> str | None:
+    """Why this number cannot receive texts ('a landline'), or None when it can."""
+    return NO_TEXTS.get(phonenumbers.number_type(phonenumbers.parse(e164)))
 
 
 def normalise_email(value: str) -> str:
@@ -48,6 +68,14 @@ class LeadSubmission(BaseModel):
     phone: str | None = Field(None, max_length=40)
     timezone: str | None = Field(None, max_length=64)
     consent: ConsentChoice = Field(default_factory=ConsentChoice)
+
+    @field_validator("article", "first_name", "email", "phone", "timezone", mode="before")
+    @classmethod
+    def _readable(cls, value: object) -> object:
+        # Bytes that were not UTF-8 arrive as U+FFFD: refuse them rather than store them.
+        if isinstance(value, str) and any(mark in value for mark in UNREADABLE):
+            raise ValueError("has characters that could not be read; please type it again")
+        return value
 
     @field_validator("first_name")
     @classmethod
@@ -78,7 +106,10 @@ class LeadSubmission(BaseModel):
     def _consent_is_coherent(cls, value: ConsentChoice, info: ValidationInfo) -> ConsentChoice:
         if not value.email:
             raise ValueError("email consent is required to receive the guide and emails")
-        if value.sms and not info.data.get("phone"):
+        phone = info.data.get("phone")
+        if value.sms and not phone:
             # "phone" is absent from info.data both when empty and when invalid.
             raise ValueError("text messages need a valid mobile number in phone")
+        if value.sms and phone and (kind := cannot_text(phone)):
+            raise ValueError(f"text messages need a mobile number; this one is {kind}")
         return value

@@ -125,20 +125,30 @@ class Delivery:
         retries = self.deliver_batch([message_id])
         return retries[0] if retries else None
 
-    def claim(self, session: Session, message_id: int) -> int | None:
-        """Mark a queued message as being handed off (queued -> sending); its attempt number."""
+    def claim(self, session: Session, message_id: int) -> bool:
+        """Mark a queued message as being handed off (queued -> sending); False if taken.
+
+        A claim is not an attempt: the gate may still hold it (quiet hours, a window,
+        the cap). Only a hand-off to the provider counts (invariant 8), see `_counted`.
+        """
         now = self.clock.now()
-        attempts: int | None = session.scalar(
+        claimed = session.scalar(
             update(Message)
             .where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
-            .values(
-                status=MessageStatus.SENDING,
-                attempts=Message.attempts + 1,
-                handed_off_at=now,
-                updated_at=now,
-            )
-            .returning(Message.attempts)
+            .values(status=MessageStatus.SENDING, handed_off_at=now, updated_at=now)
+            .returning(Message.id)
         )
+        return claimed is not None
+
+    @staticmethod
+    def _counted(session: Session, message_id: int) -> int:
+        """Count the hand-off about to be made, in the claim's commit; the attempt number."""
+        attempts: int = session.execute(
+            update(Message)
+            .where(Message.id == message_id)
+            .values(attempts=Message.attempts + 1)
+            .returning(Message.attempts)
+        ).scalar_one()
         return attempts
 
     def _settle(
@@ -156,8 +166,7 @@ class Delivery:
         # Claim, gate and render commit together, before the provider is called: a
         # crash before this commit leaves the message queued (nothing was sent), a
         # crash after it leaves it "sending" (it may have been sent: never resent).
-        attempts = self.claim(session, message_id)
-        if attempts is None:
+        if not self.claim(session, message_id):
             return None  # another worker has it, or it is already settled
         try:
             prepared = self._prepare(session, message_id)
@@ -168,7 +177,7 @@ class Delivery:
             status, values = prepared
             self._settle(session, message_id, status, **values)
             return None
-        return prepared, attempts
+        return prepared, self._counted(session, message_id)
 
     def _prepare(
         self, session: Session, message_id: int

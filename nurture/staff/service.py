@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from nurture.leads.submission import normalise_email
 from nurture.staff.models import AuditEntry, Role, StaffUser
 from nurture.staff.passwords import check_strength, hash_password, needs_rehash, verify_password
 
-# Five wrong passwords for one address from one IP lock that pair out for 15 minutes.
+# Five wrong passwords for one address from one IP lock that pair out for 15 minutes;
+# twenty from one IP, across addresses, lock the IP out (a walk through staff emails).
 MAX_FAILURES = 5
+MAX_FAILURES_PER_IP = 20
 FAILURE_WINDOW = timedelta(minutes=15)
 
 
@@ -144,38 +147,60 @@ def _address_for_audit(email: str) -> str:
         return email.strip().lower()[:320]
 
 
-def _recent_failures(session: Session, address: str, ip: str | None, now: datetime) -> int:
-    """Failed sign-ins for this address from this IP in the window, since its last success."""
-    same_pair = (
-        AuditEntry.target == address,
-        AuditEntry.ip.is_(None) if ip is None else AuditEntry.ip == ip,
-    )
+def _failures(session: Session, since: datetime, *where: Any) -> int:
+    query = select(func.count()).select_from(AuditEntry)
+    conditions = (AuditEntry.action == "login.failed", AuditEntry.at > since, *where)
+    return session.scalar(query.where(*conditions)) or 0
+
+
+def _locked_out(session: Session, address: str, ip: str | None, since: datetime) -> bool:
+    """Too many failures in the window: for this address from this IP (since its last
+    success), or from this IP across every address."""
+    same_ip = AuditEntry.ip.is_(None) if ip is None else AuditEntry.ip == ip
     last_success = session.scalar(
-        select(func.max(AuditEntry.at)).where(AuditEntry.action == "login", *same_pair)
-    )
-    since = now - FAILURE_WINDOW
-    if last_success is not None and last_success > since:
-        since = last_success
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.action == "login.failed", AuditEntry.at > since, *same_pair)
+        select(func.max(AuditEntry.at)).where(
+            AuditEntry.action == "login", AuditEntry.target == address, same_ip
         )
-        or 0
     )
+    pair_since = max(since, last_success) if last_success is not None else since
+    return (
+        _failures(session, pair_since, AuditEntry.target == address, same_ip) >= MAX_FAILURES
+        or _failures(session, since, same_ip) >= MAX_FAILURES_PER_IP
+    )
+
+
+def _one_attempt_at_a_time(session: Session, ip: str | None) -> None:
+    """Hold this IP's sign-in attempts in line until the transaction ends.
+
+    Counting failures and recording one must not interleave with another attempt from
+    the same IP, or forty parallel guesses all read "four so far". PostgreSQL takes a
+    transaction-scoped advisory lock per IP; SQLite's transactions already take the
+    write lock up front (BEGIN IMMEDIATE), which serialises them.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"nurture-login:{ip}".encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def authenticate(
-    session: Session, email: str, password: str, ip: str | None, now: datetime
+    session: Session,
+    email: str,
+    password: str,
+    ip: str | None,
+    now: datetime,
+    time_scale: float = 1.0,
 ) -> StaffUser | None:
     """The account if the password is right; every attempt is audited (the caller commits).
 
-    Raises TooManyAttempts, without checking the password, once this address has
-    failed MAX_FAILURES times from this IP within FAILURE_WINDOW.
+    Raises TooManyAttempts, without checking the password, once this address has failed
+    MAX_FAILURES times from this IP within FAILURE_WINDOW, or the IP MAX_FAILURES_PER_IP
+    times across addresses. The window is real time: on a clock running `time_scale`
+    times faster it spans that many more virtual minutes.
     """
     address = _address_for_audit(email)
-    if _recent_failures(session, address, ip, now) >= MAX_FAILURES:
+    _one_attempt_at_a_time(session, ip)
+    if _locked_out(session, address, ip, now - FAILURE_WINDOW * time_scale):
         raise TooManyAttempts
     user = session.scalar(select(StaffUser).where(StaffUser.email == address))
     # verify_password checks a dummy hash for unknown addresses: equal timing, no hints.

@@ -56,9 +56,11 @@ from nurture.web.admin import (
 )
 from nurture.web.admin.auth import register_access_errors
 from nurture.web.api_schema import public_openapi
+from nurture.web.body_limits import BodyLimits
 from nurture.web.errors import register_error_pages
 from nurture.web.headers import SecurityHeaders
 from nurture.web.pages import make_templates
+from nurture.web.shedding import LoadShedding
 from nurture.web.throttle import Throttle, throttle_storage
 
 
@@ -104,5 +106,13 @@ def create_app() -> FastAPI:
     register_error_pages(app)
     access_log.install()  # link tokens never reach the access log
     register_access_errors(app)
+    # Outermost last: headers on every answer, then shedding (the cheapest refusal),
+    # then body limits, so neither a flood nor a huge body reaches a route.
+    app.add_middleware(BodyLimits)
+    app.add_middleware(
+        LoadShedding,
+        max_active=settings.web_max_active,
+        max_wait=settings.web_max_wait_seconds,
+    )
     app.add_middleware(SecurityHeaders)
     return app

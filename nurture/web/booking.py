@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Form, Request
@@ -24,7 +24,7 @@ from nurture.booking.models import Booking, BookingStatus
 from nurture.booking.service import book_slot as book_slot_for_lead
 from nurture.booking.service import cancel_booking, request_screening, upcoming_booking
 from nurture.booking.slots import Slot, SlotUnavailable, open_slots
-from nurture.clock import Clock
+from nurture.clock import Clock, parse_moment
 from nurture.config import Settings
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
@@ -72,12 +72,8 @@ def slot_days(slots: list[Slot], settings: Settings, lead: Lead) -> list[SlotDay
 
 
 def parse_slot(value: str) -> datetime | None:
-    """The posted slot start as aware UTC, or None when it is not a time."""
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo else None
+    """The posted slot start as aware UTC, or None when it is not a time we could book."""
+    return parse_moment(value)
 
 
 def _booking_when(settings: Settings, lead: Lead, booking: Booking | None) -> When | None:

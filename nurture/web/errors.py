@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -13,7 +16,9 @@ from nurture.web.api import invalid_request_response
 from nurture.web.api_body import InvalidRequest
 from nurture.web.pages import render
 
-TITLES = {404: "Page not found", 405: "Not allowed here"}
+log = logging.getLogger(__name__)
+TITLES = {404: "Page not found", 405: "Not allowed here", 413: "Too large"}
+UNSTORABLE = "the request has characters that cannot be stored, such as a NUL byte"
 # Callers here are programs (API clients, providers' webhooks, monitors): they get JSON.
 MACHINE_PATHS = ("/api/", "/admin/api/", "/webhooks/", "/healthz")
 
@@ -42,6 +47,19 @@ def register_error_pages(app: FastAPI) -> None:
     @app.exception_handler(InvalidToken)
     async def invalid_link(request: Request, exc: InvalidToken) -> Response:
         return render(request, "link_problem.html", {"problem": _sentence(str(exc))}, 400)
+
+    @app.exception_handler(DataError)
+    async def unstorable(request: Request, exc: DataError) -> Response:
+        # The database refused a value (a NUL in text): the request's transaction is
+        # rolled back with its session, so nothing of it was written.
+        log.warning("refused a value the database cannot store (%s)", type(exc.orig).__name__)
+        if request.url.path.startswith(MACHINE_PATHS):
+            return invalid_request_response([{"field": "body", "message": UNSTORABLE}], 400)
+        context = {
+            "title": "Something in the form cannot be saved",
+            "message": _sentence(UNSTORABLE),
+        }
+        return render(request, "error.html", context, 400)
 
     @app.exception_handler(InvalidRequest)
     async def invalid_api_request(request: Request, exc: InvalidRequest) -> Response:

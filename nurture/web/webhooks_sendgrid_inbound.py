@@ -71,7 +71,15 @@ async def sendgrid_inbound(
             headers={"WWW-Authenticate": REALM},
         )
     form = await request.form()
-    fields = {name: value for name, value in form.multi_items() if isinstance(value, str)}
+    try:
+        # A NUL cannot be stored as text and means nothing in an email: it is dropped.
+        fields = {
+            name.replace("\x00", ""): value.replace("\x00", "")
+            for name, value in form.multi_items()
+            if isinstance(value, str)
+        }
+    finally:
+        await form.close()
     try:
         email = parse_inbound(fields)
     except MalformedEmail as exc:

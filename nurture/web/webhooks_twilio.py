@@ -22,12 +22,12 @@ never with marketing in it.
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Any
+from collections.abc import Mapping
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 from starlette.responses import JSONResponse, Response
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
@@ -51,7 +51,7 @@ def signed_url(settings: Settings, request: Request) -> str:
     return f"{settings.public_base_url.rstrip('/')}{request.url.path}{query}"
 
 
-def is_signed(settings: Settings, request: Request, form: FormData) -> bool:
+def is_signed(settings: Settings, request: Request, form: Mapping[str, str]) -> bool:
     """Whether the request carries Twilio's valid signature for this URL and form."""
     signature = request.headers.get(SIGNATURE_HEADER, "")
     if not (settings.twilio_auth_token and signature):
@@ -72,13 +72,36 @@ def refused() -> JSONResponse:
     return JSONResponse({"error": "invalid or missing X-Twilio-Signature"}, status_code=403)
 
 
+def bad_field(field: str, message: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"field": field, "message": message}]}, status_code=400)
+
+
 def missing(field: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"field": field, "message": "is required"}]}, status_code=400)
+    return bad_field(field, "is required")
 
 
-def _text(form: FormData, name: str) -> str:
-    value: Any = form.get(name)
-    return value if isinstance(value, str) else ""
+async def form_fields(request: Request) -> dict[str, str] | JSONResponse:
+    """The posted fields as text; a 400 for a file part (Twilio posts none)."""
+    form = await request.form()
+    try:
+        fields: dict[str, str] = {}
+        for name, value in form.multi_items():
+            if not isinstance(value, str):
+                return bad_field(name, "files are not accepted here")
+            fields[name] = value
+        return fields
+    finally:
+        await form.close()
+
+
+def unstorable(fields: Mapping[str, str]) -> JSONResponse | None:
+    """A 400 naming a field with a NUL character, which no database stores as text."""
+    bad = next((name for name, value in fields.items() if "\x00" in name + value), None)
+    return bad_field(bad.replace("\x00", ""), "contains a NUL character") if bad else None
+
+
+def _text(form: Mapping[str, str], name: str) -> str:
+    return form.get(name, "")
 
 
 @router.post("/webhooks/twilio/sms")
@@ -86,11 +109,15 @@ async def twilio_sms(
     request: Request, factory: FactoryDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     """Record an inbound text once, act on it, and answer in TwiML."""
-    form = await request.form()
+    form = await form_fields(request)
+    if isinstance(form, JSONResponse):
+        return form
     if not is_signed(settings, request, form):
         log.warning("refused an inbound text: bad or missing Twilio signature")
         count_refusal(request, "twilio-sms", "signature")
         return refused()
+    if problem := unstorable(form):
+        return problem
     sms = InboundSms(
         sid=_text(form, "MessageSid") or _text(form, "SmsSid"),
         sender=_text(form, "From"),
@@ -114,11 +141,15 @@ async def twilio_status(
     request: Request, factory: FactoryDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     """Apply a delivery report to the message Twilio names; 204 once recorded."""
-    form = await request.form()
+    form = await form_fields(request)
+    if isinstance(form, JSONResponse):
+        return form
     if not is_signed(settings, request, form):
         log.warning("refused a Twilio status report: bad or missing signature")
         count_refusal(request, "twilio-status", "signature")
         return refused()
+    if problem := unstorable(form):
+        return problem
     report = StatusReport(
         sid=_text(form, "MessageSid") or _text(form, "SmsSid"),
         status=_text(form, "MessageStatus") or _text(form, "SmsStatus"),

@@ -27,6 +27,7 @@ from nurture.booking.front_desk import (
 from nurture.booking.models import Booking, DeskStatus
 from nurture.booking.service import UnknownBooking
 from nurture.booking.slots import SlotUnavailable, open_slots
+from nurture.clock import parse_moment
 from nurture.config import Settings
 from nurture.staff.models import StaffUser
 from nurture.staff.service import record_audit
@@ -189,11 +190,8 @@ def book_requested(
 ) -> Response:
     """Book the time agreed with a patient who asked to be called back."""
     now = clock.now()
-    try:
-        chosen = datetime.fromisoformat(starts_at)
-        if chosen.tzinfo is None:
-            raise ValueError(starts_at)
-    except ValueError:
+    chosen = parse_moment(starts_at)
+    if chosen is None:
         return _back(request, user, session, settings, now, day, BAD_TIME)
     try:
         booking = book_callback(session, settings, booking_id, chosen, source="staff", now=now)

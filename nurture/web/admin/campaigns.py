@@ -4,7 +4,7 @@ and the dry-run timeline. The step editor lives in campaign_editor.py.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,7 @@ from nurture.campaigns.overview import (
 from nurture.campaigns.sync import load_version
 from nurture.cli.output import local_time
 from nurture.cli.plan import plan_steps
+from nurture.clock import in_calendar
 from nurture.config import Settings
 from nurture.consent.policy import SendingPolicy
 from nurture.leads.zone import valid_zone
@@ -277,13 +278,16 @@ def timeline(
     shown = start if start is not None else f"{clock.now().astimezone(shown_zone):{START_FORMAT}}"
     try:
         # Read on the lead's own clock; planned from UTC, as the dispatcher does.
-        signs_up = datetime.strptime(shown.strip(), START_FORMAT).replace(tzinfo=shown_zone)
+        typed = datetime.strptime(shown.strip(), START_FORMAT).replace(tzinfo=shown_zone)
     except ValueError:
+        typed = None
+    signs_up = in_calendar(typed) if typed else None
+    if signs_up is None:
         problems["start"] = f"Start: {shown!r} is not a date and time like 2026-11-02T09:00"
     rows: list[dict[str, Any]] = []
-    if not problems and definition is not None:
+    if not problems and definition is not None and signs_up is not None:
         policy = SendingPolicy.from_settings(settings)
-        rows = _dry_run_rows(definition, signs_up.astimezone(UTC), shown_zone, policy, has_sms)
+        rows = _dry_run_rows(definition, signs_up, shown_zone, policy, has_sms)
     context = {
         "campaign": campaign,
         "rows": rows,

@@ -23,6 +23,7 @@ from nurture.booking.display import when
 from nurture.booking.service import BookingClosed, book_slot
 from nurture.booking.slots import SlotUnavailable, open_slots
 from nurture.campaigns.models import Campaign
+from nurture.clock import parse_moment
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent
 from nurture.consent.models import Channel
@@ -377,12 +378,8 @@ def lead_resume(here: ThisLead) -> Response:
 @router.post(LEAD + "/book")
 async def lead_book(here: ThisLead) -> Response:
     """Book a free screening slot for the lead; their confirmation is queued."""
-    chosen = await here.field("starts_at")
-    try:
-        starts_at = datetime.fromisoformat(chosen)
-        if starts_at.tzinfo is None:
-            raise ValueError(chosen)
-    except ValueError:
+    starts_at = parse_moment(await here.field("starts_at"))
+    if starts_at is None:
         return here.page("screening time: choose one of the listed times", 422)
     zone = here.settings.clinic_zone
     try:

@@ -91,7 +91,9 @@ def login(
 ) -> Response:
     """Check the password; on success start a new session and go where the user was headed."""
     try:
-        user = authenticate(session, email, password, _client_ip(request), clock.now())
+        user = authenticate(
+            session, email, password, _client_ip(request), clock.now(), settings.time_scale
+        )
     except TooManyAttempts:
         return _login_page(
             request,

@@ -15,15 +15,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from nurture.clock import ManualClock
 from nurture.config import Settings
-from nurture.models import Base
 from nurture.staff.models import Role
 from nurture.staff.sections import SECTIONS
 from nurture.web.admin.auth import CSRF_HEADER
-from tests.support import Database
+from tests.support import Database, every_row
 from tests.web.admin.console import sign_in_as
 from tests.web.admin.console_lead import LeadWithHistory, lead_with_history
 from tests.web.admin.console_routes import ConsoleRoute, console_routes
@@ -32,7 +30,6 @@ from tests.web.page_parsing import form_fields
 # The foundation's own routes (dashboard, /admin/api/me, /admin/api/campaigns) with GET:
 # finding fewer means discovery is broken and every loop below would pass vacuously.
 FEWEST_ROUTES = 3
-Snapshot = dict[str, list[str]]
 # Roles some section shuts out (admin opens everything, so it has nothing to be refused).
 SHUT_OUT_SOMEWHERE = [role for role in Role if any(role not in s.roles for s in SECTIONS)]
 
@@ -56,13 +53,7 @@ def new_client(app: FastAPI) -> Iterator[Callable[[], TestClient]]:
         yield lambda: stack.enter_context(TestClient(app, follow_redirects=False))
 
 
-def everything(db: Database) -> Snapshot:
-    """Every row of every table, to show a refused request changed nothing at all."""
-    with db.factory() as session:
-        return {
-            table.name: sorted(repr(tuple(row)) for row in session.execute(select(table)))
-            for table in Base.metadata.sorted_tables
-        }
+everything = every_row
 
 
 def send(
