@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.events
 	$(BIN)/python -m bench.pages
+	$(BIN)/python -m bench.overload
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

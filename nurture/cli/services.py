@@ -54,6 +54,9 @@ def serve(
         str | None,
         typer.Option(help="Proxies whose X-Forwarded-For is trusted (comma-separated)."),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Web processes; capacity grows with each (about one a core).")
+    ] = 1,
 ) -> None:
     """The web tier (uvicorn). Run `nurture db upgrade` and `campaigns sync` first."""
     _require_web_app()
@@ -66,6 +69,7 @@ def serve(
         host=host,
         port=port,
         forwarded_allow_ips=forwarded_allow_ips,
+        workers=workers,
         log_config=logging_config(settings.logs_as_json),
     )
 
