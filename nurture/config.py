@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     # (broker restart, worker killed before ack): the sweeper enqueues it again.
     requeue_after_seconds: float = Field(120.0, alias="NURTURE_REQUEUE_AFTER", gt=0)
     max_delivery_attempts: int = Field(5, alias="NURTURE_MAX_ATTEMPTS", ge=1)
+    # How often beat runs the sweeper (lost tasks re-enqueued, dead hand-offs settled).
+    sweep_interval_seconds: float = Field(30.0, alias="NURTURE_SWEEP_INTERVAL", gt=0)
     # Lead capture (the download form and POST /api/leads): posts per client IP, and per
     # API key for server-to-server callers; LEAD_API_REQUIRES_KEY refuses keyless API posts.
     capture_rate_limit: str = "10/minute"

@@ -16,14 +16,19 @@ def make_app() -> Celery:
     """A Celery app configured from the environment."""
     settings = get_settings()
     app = Celery("nurture", broker=settings.celery_broker_url, include=["workers.tasks"])
+    if settings.celery_broker_url.startswith(("redis://", "rediss://")):
+        app.conf.broker_transport = "workers.broker:Transport"
     app.conf.update(
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,
-        # A task is acknowledged after it ran, so one lost with its worker is redelivered;
-        # delivery is idempotent (the claim), so a redelivered batch sends nothing twice.
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
+        # A task is acknowledged as a worker takes it. Work lost with a worker (or with a
+        # broker restarted without persistence) is found again by the sweeper, which
+        # enqueues messages still queued after NURTURE_REQUEUE_AFTER; the database, not the
+        # broker, knows what is left to do. Late acks would add nothing but a failure mode:
+        # a broker connection lost with unacknowledged tasks makes the worker exit (kombu
+        # restores them through the connection it has just closed).
+        task_acks_late=False,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         broker_transport_options={"visibility_timeout": 3600},
@@ -35,7 +40,11 @@ def make_app() -> Celery:
                 "schedule": settings.dispatch_interval_seconds,
                 "options": {"expires": settings.dispatch_interval_seconds * 5},
             },
-            "sweep": {"task": "nurture.sweep", "schedule": 30.0, "options": {"expires": 60}},
+            "sweep": {
+                "task": "nurture.sweep",
+                "schedule": settings.sweep_interval_seconds,
+                "options": {"expires": settings.sweep_interval_seconds * 2},
+            },
             # The Results page reads this rollup; a stale run is dropped, the next one counts.
             "refresh-results": {
                 "task": "nurture.refresh_results",

@@ -66,6 +66,8 @@ def logging_config(as_json: bool, level: str = "INFO") -> dict[str, Any]:
             "uvicorn.access": passthrough,
             "celery": passthrough,
             "kombu.connection": {"level": "ERROR"},  # "no hostname" chatter for memory://
+            # The Twilio SDK logs every request's URL and headers at INFO.
+            "twilio.http_client": {"level": "WARNING"},
         },
     }
 

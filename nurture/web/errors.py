@@ -6,7 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -18,6 +18,7 @@ from nurture.web.pages import render
 
 log = logging.getLogger(__name__)
 TITLES = {404: "Page not found", 405: "Not allowed here", 413: "Too large"}
+TRY_AGAIN = "We could not save that just now. Nothing was lost on your side: please try again."
 UNSTORABLE = "the request has characters that cannot be stored, such as a NUL byte"
 # Callers here are programs (API clients, providers' webhooks, monitors): they get JSON.
 MACHINE_PATHS = ("/api/", "/admin/api/", "/webhooks/", "/healthz")
@@ -60,6 +61,23 @@ def register_error_pages(app: FastAPI) -> None:
             "message": _sentence(UNSTORABLE),
         }
         return render(request, "error.html", context, 400)
+
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        # The database is restarting or unreachable: nothing was stored, and a moment
+        # later it will be. Say so (503 + Retry-After) instead of a 500.
+        log.warning("database unavailable (%s); answered 503", type(exc).__name__)
+        response: Response
+        if request.url.path.startswith(MACHINE_PATHS):
+            message = "the service is busy for a moment; nothing was stored, please retry"
+            response = invalid_request_response([{"field": "server", "message": message}], 503)
+        else:
+            context = {"title": "Please try again in a moment", "message": TRY_AGAIN}
+            response = render(request, "error.html", context, 503)
+        response.headers["Retry-After"] = "5"
+        return response
+
+    app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(InterfaceError, database_unavailable)
 
     @app.exception_handler(InvalidRequest)
     async def invalid_api_request(request: Request, exc: InvalidRequest) -> Response:

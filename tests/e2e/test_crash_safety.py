@@ -1,10 +1,10 @@
 """A worker killed in the middle of a delivery batch: nothing is sent twice, nothing is lost.
 
 The provider stub runs as its own process and answers slowly, so the SIGKILL lands
-while a hand-off is in flight. With acks_late on Redis, the killed worker's task is
-only redelivered after the broker's visibility timeout (an hour), so recovery within
-the test can only come from the sweeper: `requeue_lost` re-enqueues the batch's
-still-queued messages and `expire_abandoned` marks the in-flight one unknown.
+while a hand-off is in flight. The worker acknowledged the task when it took it, so the
+broker never hands it out again: recovery comes from the sweeper alone, which re-enqueues
+the batch's still-queued messages (`requeue_lost`) and marks the in-flight one unknown
+(`expire_abandoned`).
 """
 
 from __future__ import annotations
@@ -171,9 +171,9 @@ def test_worker_killed_mid_batch_never_sends_twice_and_every_message_settles(
     assert set(by_ref) <= {r.ref for r in sent + unknown}
 
     # Recovery came from the sweeper: the killed batch's stranded messages were
-    # re-enqueued after the kill, while Redis still holds the killed task unacknowledged.
+    # re-enqueued after the kill, and the broker will never hand out the killed task again.
     for row in rows:
         if row.id in stranded:
             assert row.status == MessageStatus.SENT
             assert row.enqueued_at is not None and row.enqueued_at > killed_at
-    assert first_batch in unacknowledged_deliveries(broker), "the killed task was redelivered"
+    assert first_batch not in unacknowledged_deliveries(broker), "the broker kept the task"

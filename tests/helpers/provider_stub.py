@@ -15,11 +15,13 @@ import argparse
 import base64
 import contextlib
 import json
+import random
 import re
 import secrets
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -59,6 +61,23 @@ class _Server(ThreadingHTTPServer):
         pass
 
 
+@dataclass
+class Faults:
+    """How badly the stub behaves: a share of requests refused with 429/500 (the message is
+    not taken), and a share taken but answered only after `hang_seconds` (a hang)."""
+
+    error_rate: float = 0.0
+    hang_rate: float = 0.0
+    hang_seconds: float = 0.0
+    dice: random.Random = field(default_factory=lambda: random.Random(7))
+
+    def draw(self) -> str:
+        roll = self.dice.random()
+        if roll < self.error_rate:
+            return "refuse"
+        return "hang" if roll < self.error_rate + self.hang_rate else "ok"
+
+
 class ProviderStub:
     """Accepts SendGrid mail sends and Twilio message creates; records each one.
 
@@ -69,6 +88,8 @@ class ProviderStub:
     def __init__(self, *, port: int = 0, log_path: Path | None = None, delay: float = 0.0) -> None:
         self.delay = delay
         self.log_path = log_path
+        self.faults = Faults()
+        self.refused = 0  # answered 429/500 without taking the message
         self.records: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -139,6 +160,18 @@ class ProviderStub:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 twilio = TWILIO_PATH.match(self.path)
+                if self.path == "/__faults":  # a test turning faults on or off
+                    settings = json.loads(body)
+                    stub.faults = Faults(**settings, dice=stub.faults.dice)
+                    self._reply(204, None)
+                    return
+                self.fate = stub.faults.draw() if (twilio or self.path == SENDGRID_PATH) else "ok"
+                if self.fate == "refuse":
+                    with stub._lock:
+                        stub.refused += 1
+                        code = 429 if stub.refused % 2 else 500
+                    self._reply(code, {"errors": [{"message": "try again later"}]})
+                    return
                 if self.path == SENDGRID_PATH:
                     self._sendgrid(body)
                 elif twilio:
@@ -147,6 +180,9 @@ class ProviderStub:
                     self._reply(404, {"errors": [{"message": "not found"}]})
 
             def do_GET(self) -> None:
+                if self.path == "/__faults":  # how many requests were refused so far
+                    self._reply(200, {"refused": stub.refused})
+                    return
                 self._reply(404, {"errors": [{"message": "not found"}]})
 
             def _sendgrid(self, body: bytes) -> None:
@@ -220,9 +256,11 @@ class ProviderStub:
 
             def _accept(self, record: dict[str, Any]) -> None:
                 record["received_at"] = time.time()
+                record["hung"] = self.fate == "hang"
                 stub._record(record)
-                if stub.delay:
-                    stub._stopping.wait(stub.delay)
+                wait = stub.faults.hang_seconds if self.fate == "hang" else stub.delay
+                if wait:
+                    stub._stopping.wait(wait)
 
             def _reply(
                 self, status: int, payload: object, headers: dict[str, str] | None = None
