@@ -171,6 +171,69 @@ def _row(table: Table, run: Run, label: str, outcome: Outcome) -> None:
     )
 
 
+def rss_mib(pid: int) -> float:
+    """Resident memory of process `pid` (Linux), in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _status(reader: asyncio.StreamReader, timeout: float) -> int | None:
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n"), timeout)
+    except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+        return None
+    return int(head.split()[1])
+
+
+async def huge_post(port: int, declared: bool, size: int = 200 * 1024 * 1024) -> int:
+    """POST `size` bytes to the SendGrid events webhook; the status (0 if none came back)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    length = f"Content-Length: {size}\r\n" if declared else "Transfer-Encoding: chunked\r\n"
+    chunk = b"[" * (1024 * 1024)
+    try:
+        writer.write(f"POST /webhooks/sendgrid/events HTTP/1.1\r\nHost: x\r\n{length}\r\n".encode())
+        # A declared size is answered before any of the body is read.
+        early = await _status(reader, 5) if declared else None
+        if early is not None:
+            return early
+        try:
+            for _ in range(size // len(chunk)):
+                writer.write(chunk if declared else b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass  # the server stopped reading: its answer is waiting
+        return await _status(reader, 30) or 0
+    finally:
+        writer.close()
+
+
+def memory_under_huge_posts(database_url: str, scratch: Path) -> dict[str, float | list[int]]:
+    """Web RSS before and after five parallel 200 MB posts, declared and streamed."""
+    processes = ProcessGroup(scratch / "logs-memory")
+    try:
+        port = free_port()
+        start_web(processes, database_url, 1, shedding=True, port=port)
+        pid = processes.processes[-1].popen.pid
+        before = rss_mib(pid)
+
+        async def attack(declared: bool) -> list[int]:
+            return list(await asyncio.gather(*(huge_post(port, declared) for _ in range(5))))
+
+        declared = asyncio.run(attack(True))
+        streamed = asyncio.run(attack(False))
+        after = rss_mib(pid)
+    finally:
+        processes.stop_all()
+    return {
+        "rss_before_mib": before,
+        "rss_after_mib": after,
+        "declared": declared,
+        "streamed": streamed,
+    }
+
+
 def _figures(outcome: Outcome, capacity: float) -> dict[str, float | int]:
     return {
         "offered_per_s": round(outcome.offered, 1),
@@ -184,10 +247,10 @@ def _figures(outcome: Outcome, capacity: float) -> dict[str, float | int]:
     }
 
 
-def save(runs: list[Run]) -> None:
+def save(runs: list[Run], memory: dict[str, float | list[int]]) -> None:
     """bench/results/overload.json: the figures of this run."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    data = {
+    data: dict[str, object] = {
         str(run.workers): {
             "capacity_per_s": round(run.capacity, 1),
             "1x": _figures(run.at_1x, run.capacity),
@@ -196,10 +259,11 @@ def save(runs: list[Run]) -> None:
         }
         for run in runs
     }
+    data["huge_posts"] = memory
     RESULTS.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def report(runs: list[Run], console: Console) -> None:
+def report(runs: list[Run], memory: dict[str, float | list[int]], console: Console) -> None:
     table = Table(title="Lead capture under overload (POST /api/leads, one new lead each)")
     for header in (
         "web processes",
@@ -221,6 +285,11 @@ def report(runs: list[Run], console: Console) -> None:
     console.print(table)
     for run in runs:
         console.print(f"capacity with {run.workers} web process(es): {run.capacity:.0f} captures/s")
+    console.print(
+        f"five parallel 200 MB posts to /webhooks/sendgrid/events, declared then streamed: "
+        f"answers {memory['declared']} and {memory['streamed']}; web RSS "
+        f"{memory['rss_before_mib']:.0f} MiB before, {memory['rss_after_mib']:.0f} MiB after"
+    )
     print(
         "overload: "
         + "; ".join(
@@ -244,12 +313,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         sync_seeded_campaign(engine)
         with tempfile.TemporaryDirectory(prefix="nurture-overload-") as scratch:
+            memory = memory_under_huge_posts(database_url, Path(scratch))
             runs = [measure(database_url, n, args.seconds, Path(scratch)) for n in args.workers]
     finally:
         engine.dispose()
         drop_database(ADMIN_URL, database_url)
-    save(runs)
-    report(runs, console)
+    save(runs, memory)
+    report(runs, memory, console)
 
 
 if __name__ == "__main__":
