@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     twilio_messaging_service_sid: str = ""
     twilio_api_url: str = "https://api.twilio.com"
     provider_timeout_seconds: float = 15.0
+    # What each sender may send a second, held across every worker: a Twilio long code
+    # about 1 (toll-free 3, short code 100, a Messaging Service 1 per number in its pool);
+    # SendGrid's account limit depends on the plan. 0: no limit.
+    sms_send_rate: float = Field(1.0, ge=0)
+    email_send_rate: float = Field(0.0, ge=0)
+    # Hand-offs one worker process has in flight at once (threads, pooled connections).
+    handoff_concurrency: int = Field(8, alias="NURTURE_HANDOFF_CONCURRENCY", ge=1, le=64)
     # SendGrid's signed Event Webhook: the verification key exactly as SendGrid shows
     # it (base64 DER). Without it every event post is refused, never accepted unsigned.
     sendgrid_webhook_public_key: str = ""

@@ -23,10 +23,11 @@ def capture(
     phone: str | None = "+12175550199",
     timezone: str | None = "America/Chicago",
     sms: bool = True,
+    article: str = ARTICLE,
 ) -> CaptureResult:
     """Capture a lead through the same service the form and API use."""
     submission = LeadSubmission(
-        article=ARTICLE,
+        article=article,
         first_name=first_name,
         email=email,
         phone=phone,

@@ -17,6 +17,7 @@ from nurture.health.heartbeat import DISPATCHER, record_now
 from nurture.messages.channels.base import EmailChannel, SmsChannel
 from nurture.messages.channels.factory import email_channel, sms_channel
 from nurture.messages.deliver import Delivery, expire_abandoned
+from nurture.messages.pacing import Pacer, pacer_for
 from nurture.sequences.dispatch import dispatch_due, requeue_lost
 from nurture.telemetry.counters import counter_store
 from workers.celery_app import app
@@ -52,6 +53,11 @@ def _channels() -> tuple[EmailChannel, SmsChannel]:
     return email_channel(settings), sms_channel(settings)
 
 
+@lru_cache(maxsize=1)
+def _pacer() -> Pacer:
+    return pacer_for(get_settings().celery_broker_url)
+
+
 @lru_cache(maxsize=2)
 def _delivery_with(overrides: tuple[tuple[str, str], ...]) -> Delivery:
     # Kept while the clinic settings stay the same, so its campaign cache lives on.
@@ -62,6 +68,7 @@ def _delivery_with(overrides: tuple[tuple[str, str], ...]) -> Delivery:
         settings.model_copy(update=dict(overrides)),
         *_channels(),
         counters=counter_store(settings.celery_broker_url),
+        pacer=_pacer(),
     )
 
 

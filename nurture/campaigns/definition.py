@@ -37,6 +37,11 @@ class CampaignDefinition:
             keep_trailing_newline=True,
         )
 
+    @cached_property
+    def render_cache(self) -> dict[Any, Any]:
+        """What rendering works out once per step of this version (nurture.messages.render)."""
+        return {}
+
     def checksum(self) -> str:
         """What identifies this content: fields left at their defaults do not count, so a
         new optional field in the schema never makes an unchanged campaign "changed"."""

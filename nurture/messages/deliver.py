@@ -1,8 +1,10 @@
-"""Delivery: claim a queued message, gate it, render it, hand it off once, record the outcome.
+"""Delivery, a batch at a time: claim, gate, render and pace the whole batch in one
+commit; hand its messages off concurrently; record every outcome in one more commit.
 
-The claim (queued -> sending) is committed before the provider is called, so a
-worker that dies mid hand-off leaves a "sending" row: `expire_abandoned` later marks
-it unknown instead of sending it again (invariant 1).
+The claim (queued -> sending) commits before any provider is called, so a worker that
+dies mid-batch leaves its claimed rows "sending": `expire_abandoned` later marks them
+unknown instead of sending them again (invariants 1 and 9). A crash before that commit
+leaves the batch queued, and the sweeper enqueues it again.
 """
 
 from __future__ import annotations
@@ -10,21 +12,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.campaigns.definition import CampaignDefinition
-from nurture.campaigns.models import Campaign, CampaignStatus
+from nurture.campaigns.models import CampaignStatus
 from nurture.campaigns.sync import load_version
 from nurture.clock import Clock
 from nurture.config import Settings
 from nurture.consent.ledger import suppress
 from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
-from nurture.leads.models import Lead
+from nurture.messages import outbox
 from nurture.messages.channels.base import (
     EmailChannel,
     OutboundEmail,
@@ -35,11 +37,20 @@ from nurture.messages.channels.base import (
     SmsChannel,
 )
 from nurture.messages.compose import compose_email, compose_notice, compose_sms
-from nurture.messages.facts import campaign_facts, notice_facts
+from nurture.messages.facts import (
+    BatchState,
+    Loaded,
+    campaign_gate_facts,
+    load_batch,
+    notice_address,
+    notice_gate_facts,
+)
 from nurture.messages.gate import Decision, gate
+from nurture.messages.handoff import HandOffs, Prepared
 from nurture.messages.models import Message, MessageKind, MessageStatus
+from nurture.messages.pacing import MemoryPacer, Pacer
 from nurture.messages.render import TemplateProblem
-from nurture.sequences.models import Enrollment
+from nurture.messages.senders import sender_for
 from nurture.telemetry.counters import CounterStore, MemoryCounters, ProviderCall, record_calls
 
 log = logging.getLogger(__name__)
@@ -57,11 +68,9 @@ class Retry:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What a hand-off ended in, to be written with the next commit."""
+    """What a hand-off ended in, to be recorded with the rest of the batch."""
 
-    message_id: int
-    status: MessageStatus
-    values: dict[str, object]
+    move: outbox.Move
     suppression: tuple[Channel, str, str] | None = None
     retry: Retry | None = None
     call: ProviderCall | None = None  # for the provider metrics
@@ -73,8 +82,18 @@ def backoff(attempts: int, retry_after: float | None) -> float:
     return min(wait, RETRY_CAP_SECONDS)
 
 
+def _settle(message_id: int, decision: Decision) -> outbox.Move | None:
+    """The move a gate refusal settles on, or None when the message may go."""
+    if decision.action == "skip":
+        return outbox.Move(message_id, MessageStatus.SKIPPED, {"reason": decision.reason})
+    if decision.action == "hold":
+        values = {"reason": decision.reason, "due_at": decision.hold_until}
+        return outbox.Move(message_id, MessageStatus.HELD, values)
+    return None
+
+
 class Delivery:
-    """Delivers outbox rows through the configured channels."""
+    """Delivers outbox rows through the configured channels, a batch at a time."""
 
     def __init__(
         self,
@@ -84,41 +103,40 @@ class Delivery:
         email: EmailChannel,
         sms: SmsChannel,
         counters: CounterStore | None = None,
+        pacer: Pacer | None = None,
     ) -> None:
         self.factory, self.clock, self.settings = factory, clock, settings
         self.email, self.sms = email, sms
         self.counters = counters or MemoryCounters()
+        self.pacer = pacer or MemoryPacer()
         self.policy = SendingPolicy.from_settings(settings)
+        self.handoffs: HandOffs[Outcome] = HandOffs(settings.handoff_concurrency)
+        # How far ahead (real seconds) a batch may book its senders' moments. Messages past
+        # it wait in the outbox, and the dispatcher releases them at its next pass: so the
+        # window spans a whole pass, or a limited sender would idle between two of them.
+        self.pacing_window = settings.dispatch_interval_seconds + 1.0
         self._definitions: dict[int, CampaignDefinition] = {}
 
     def deliver_batch(self, message_ids: Sequence[int]) -> list[Retry]:
-        """Deliver each message; returns the ones to try again later.
-
-        A message's outcome is written in the same commit that claims the next one
-        (one commit per message instead of two). At most one message per worker is
-        ever "sending" without a recorded outcome, so a crash leaves at most one
-        unknown, exactly as before.
-        """
-        retries: list[Retry] = []
-        calls: list[ProviderCall] = []
-        pending: Outcome | None = None
-        for message_id in message_ids:
-            with self.factory.begin() as session:
-                if pending is not None:
-                    self._record(session, pending)
-                    pending = None
-                outbound = self._claim_and_prepare(session, message_id)
-            if outbound is not None:
-                pending = self._hand_off(message_id, *outbound)
-                if pending.retry is not None:
-                    retries.append(pending.retry)
-                if pending.call is not None:
-                    calls.append(pending.call)
-        if pending is not None:
-            with self.factory.begin() as session:
-                self._record(session, pending)
-        record_calls(self.counters, calls)
-        return retries
+        """Deliver the batch; returns the messages to try again after a short countdown."""
+        now = self.clock.now()
+        with self.factory.begin() as session:
+            claimed = outbox.claim(session, message_ids, now)
+            if not claimed:
+                return []
+            prepared, moves = self._prepare(session, load_batch(session, claimed), now)
+            prepared, waiting = self._pace(prepared, now)
+            outbox.apply(session, moves + waiting, now)
+            outbox.describe(session, {job.message_id: _summary(job) for job in prepared})
+        # Committed: from here on a crash leaves these "sending", never sent twice.
+        outcomes = self.handoffs.run(prepared, self._hand_off)
+        with self.factory.begin() as session:
+            for outcome in outcomes:
+                if outcome.suppression is not None:
+                    suppress(session, *outcome.suppression, self.clock.now())
+            outbox.apply(session, [outcome.move for outcome in outcomes], self.clock.now())
+        record_calls(self.counters, [o.call for o in outcomes if o.call is not None])
+        return [outcome.retry for outcome in outcomes if outcome.retry is not None]
 
     def deliver_one(self, message_id: int) -> Retry | None:
         """Take one queued message through gate, render and hand-off."""
@@ -126,104 +144,62 @@ class Delivery:
         return retries[0] if retries else None
 
     def claim(self, session: Session, message_id: int) -> bool:
-        """Mark a queued message as being handed off (queued -> sending); False if taken.
-
-        A claim is not an attempt: the gate may still hold it (quiet hours, a window,
-        the cap). Only a hand-off to the provider counts (invariant 8), see `_counted`.
-        """
-        now = self.clock.now()
-        claimed = session.scalar(
-            update(Message)
-            .where(Message.id == message_id, Message.status == MessageStatus.QUEUED)
-            .values(status=MessageStatus.SENDING, handed_off_at=now, updated_at=now)
-            .returning(Message.id)
-        )
-        return claimed is not None
-
-    @staticmethod
-    def _counted(session: Session, message_id: int) -> int:
-        """Count the hand-off about to be made, in the claim's commit; the attempt number."""
-        attempts: int = session.execute(
-            update(Message)
-            .where(Message.id == message_id)
-            .values(attempts=Message.attempts + 1)
-            .returning(Message.attempts)
-        ).scalar_one()
-        return attempts
-
-    def _settle(
-        self, session: Session, message_id: int, status: MessageStatus, **values: object
-    ) -> None:
-        session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.status == MessageStatus.SENDING)
-            .values(status=status, updated_at=self.clock.now(), **values)
-        )
-
-    def _claim_and_prepare(
-        self, session: Session, message_id: int
-    ) -> tuple[OutboundEmail | OutboundSms, int] | None:
-        # Claim, gate and render commit together, before the provider is called: a
-        # crash before this commit leaves the message queued (nothing was sent), a
-        # crash after it leaves it "sending" (it may have been sent: never resent).
-        if not self.claim(session, message_id):
-            return None  # another worker has it, or it is already settled
-        try:
-            prepared = self._prepare(session, message_id)
-        except Exception as exc:  # a bug must not turn into a message retried forever
-            log.exception("could not prepare message %s", message_id)
-            prepared = MessageStatus.FAILED, {"reason": f"internal error: {type(exc).__name__}"}
-        if isinstance(prepared, tuple):
-            status, values = prepared
-            self._settle(session, message_id, status, **values)
-            return None
-        return prepared, self._counted(session, message_id)
+        """Mark one queued message as being handed off (queued -> sending); False if taken."""
+        return bool(outbox.claim(session, [message_id], self.clock.now()))
 
     def _prepare(
-        self, session: Session, message_id: int
-    ) -> OutboundEmail | OutboundSms | tuple[MessageStatus, dict[str, object]]:
-        message, lead, enrollment, campaign_status = session.execute(
-            select(Message, Lead, Enrollment, Campaign.status)
-            .join(Lead, Lead.id == Message.lead_id)
-            .outerjoin(Enrollment, Enrollment.id == Message.enrollment_id)
-            .outerjoin(Campaign, Campaign.id == Message.campaign_id)
-            .where(Message.id == message_id)
-        ).one()
-        now = self.clock.now()
+        self, session: Session, batch: list[Loaded], now: datetime
+    ) -> tuple[list[Prepared], list[outbox.Move]]:
+        """Gate and render every claimed message: the ones to send, and how the rest settle."""
+        addresses = {item.message.id: notice_address(item.lead, item.message) for item in batch}
+        state = BatchState(session, self.policy, batch, addresses, now)
+        prepared: list[Prepared] = []
+        moves: list[outbox.Move] = []
+        for item in batch:
+            try:
+                result = self._decide(session, item, state, now)
+            except Exception as exc:  # a bug must not turn into a message retried forever
+                log.exception("could not prepare message %s", item.message.id)
+                reason = {"reason": f"internal error: {type(exc).__name__}"}
+                result = outbox.Move(item.message.id, MessageStatus.FAILED, reason)
+            if isinstance(result, outbox.Move):
+                moves.append(result)
+                continue
+            state.handed_off(item.message)  # it counts towards the cap of the rest
+            channel = Channel.EMAIL if isinstance(result, OutboundEmail) else Channel.SMS
+            sender = sender_for(self.settings, channel)
+            prepared.append(Prepared(item.message.id, result, item.message.attempts + 1, sender))
+        return prepared, moves
+
+    def _decide(
+        self, session: Session, item: Loaded, state: BatchState, now: datetime
+    ) -> OutboundEmail | OutboundSms | outbox.Move:
+        message, lead, enrollment = item.message, item.lead, item.enrollment
+        live = state.live(message, notice_address(lead, message))
         if message.kind == MessageKind.TRANSACTIONAL or enrollment is None:
-            facts = notice_facts(
-                session, self.settings, self.policy, lead=lead, message=message, now=now
+            facts = notice_gate_facts(self.settings, self.policy, lead, message, live)
+            return _settle(message.id, gate(facts, now)) or compose_notice(
+                self.settings, lead, message
             )
-            return self._decide(gate(facts, now)) or compose_notice(self.settings, lead, message)
-        if campaign_status == CampaignStatus.PAUSED:
+        if item.campaign_status == CampaignStatus.PAUSED:
             # Neither sent nor skipped: it waits, due as before, and the dispatcher
             # releases it when the campaign is active again (see release_held).
-            return MessageStatus.HELD, {"reason": PAUSED_CAMPAIGN}
+            return outbox.Move(message.id, MessageStatus.HELD, {"reason": PAUSED_CAMPAIGN})
         definition = self._definition(session, enrollment.campaign_version_id)
         step = definition.spec.step(message.step_key)
-        facts = campaign_facts(
-            session,
-            self.settings,
-            self.policy,
-            lead=lead,
-            enrollment=enrollment,
-            step=step,
-            message=message,
-            now=now,
+        facts = campaign_gate_facts(
+            self.settings, self.policy, lead, enrollment, step, message, live
         )
-        settled = self._decide(gate(facts, now))
+        settled = _settle(message.id, gate(facts, now))
         if settled:
             return settled
         try:
             if step.channel is Channel.EMAIL:
-                email = compose_email(self.settings, lead, definition, step, message.ref)
-                message.summary = email.subject[:200]
-                return email
-            sms = compose_sms(self.settings, lead, definition, step, message.ref)
-            message.summary = sms.body[:200]
-            return sms
+                return compose_email(self.settings, lead, definition, step, message.ref)
+            return compose_sms(self.settings, lead, definition, step, message.ref)
         except TemplateProblem as exc:
-            return MessageStatus.FAILED, {"reason": f"template error: {exc}"[:300]}
+            reason = {"reason": f"template error: {exc}"[:300]}
+            return outbox.Move(message.id, MessageStatus.FAILED, reason)
 
     def _definition(self, session: Session, version_id: int) -> CampaignDefinition:
         # Versions never change once written, so parsing each once per process is safe.
@@ -231,30 +207,50 @@ class Delivery:
             self._definitions[version_id] = load_version(session, version_id)
         return self._definitions[version_id]
 
-    @staticmethod
-    def _decide(decision: Decision) -> tuple[MessageStatus, dict[str, object]] | None:
-        """The status a gate refusal settles on, or None when the message may go."""
-        if decision.action == "skip":
-            return MessageStatus.SKIPPED, {"reason": decision.reason}
-        if decision.action == "hold":
-            return MessageStatus.HELD, {"reason": decision.reason, "due_at": decision.hold_until}
-        return None
+    def _pace(
+        self, prepared: list[Prepared], now: datetime
+    ) -> tuple[list[Prepared], list[outbox.Move]]:
+        """Book each sender's moments for its messages; those beyond the window wait."""
+        paced: list[Prepared] = []
+        waiting: list[outbox.Move] = []
+        senders = {job.sender for job in prepared}
+        for sender in senders:
+            jobs = [job for job in prepared if job.sender == sender]
+            if sender.rate <= 0:
+                paced += jobs
+                continue
+            slots = self.pacer.slots(sender.key, sender.rate, len(jobs), self.pacing_window)
+            paced += [
+                Prepared(job.message_id, job.outbound, job.attempt, job.sender, moment)
+                for job, moment in zip(jobs, slots.moments, strict=False)
+            ]
+            reason = f"waiting for the sender's rate ({sender.rate:g} a second)"
+            for turn, job in enumerate(jobs[len(slots.moments) :]):
+                # Each waits until just before its own turn would come, one dispatcher
+                # pass ahead, so the sender's schedule never runs dry; in campaign time.
+                turn_in = slots.next_free + turn / sender.rate - slots.now
+                early = max(turn_in - self.settings.dispatch_interval_seconds - 0.5, 0.0)
+                due = now + timedelta(seconds=early * self.settings.time_scale)
+                waiting.append(
+                    outbox.Move(
+                        job.message_id, MessageStatus.HELD, {"reason": reason, "due_at": due}
+                    )
+                )
+        paced.sort(key=lambda job: (job.moment, job.message_id))
+        return paced, waiting
 
-    def _hand_off(
-        self, message_id: int, outbound: OutboundEmail | OutboundSms, attempts: int
-    ) -> Outcome:
+    def _hand_off(self, job: Prepared) -> Outcome:
         """Call the provider once and say what to record; nothing is written here."""
         started = time.perf_counter()
-        outcome, said = self._call_provider(message_id, outbound, attempts)
-        email = isinstance(outbound, OutboundEmail)
+        outcome, said = self._call_provider(job)
+        email = isinstance(job.outbound, OutboundEmail)
         provider, channel = (self.email.name, "email") if email else (self.sms.name, "sms")
-        seconds = time.perf_counter() - started
-        return replace(outcome, call=ProviderCall(provider, channel, said, seconds))
+        call = ProviderCall(provider, channel, said, time.perf_counter() - started)
+        return Outcome(outcome.move, outcome.suppression, outcome.retry, call)
 
-    def _call_provider(
-        self, message_id: int, outbound: OutboundEmail | OutboundSms, attempts: int
-    ) -> tuple[Outcome, str]:
+    def _call_provider(self, job: Prepared) -> tuple[Outcome, str]:
         """The outcome to record, and what the provider said (the metrics' label)."""
+        outbound, message_id = job.outbound, job.message_id
         channel = Channel.EMAIL if isinstance(outbound, OutboundEmail) else Channel.SMS
         try:
             if isinstance(outbound, OutboundEmail):
@@ -262,47 +258,48 @@ class Delivery:
             else:
                 result = self.sms.send(outbound)
         except RetryableError as exc:
-            return self._retry_or_fail(message_id, exc, attempts), "retryable"
+            return self._retry_or_fail(message_id, exc, job.attempt), "retryable"
         except PermanentError as exc:
             suppression = (
                 (channel, outbound.to, f"provider error {exc.code}") if exc.suppress else None
             )
             reason: dict[str, object] = {"reason": str(exc)[:300]}
-            return Outcome(message_id, MessageStatus.FAILED, reason, suppression), "permanent"
+            move = outbox.Move(message_id, MessageStatus.FAILED, reason, handed_off=True)
+            return Outcome(move, suppression), "permanent"
         except OutcomeUnknownError as exc:
             # The provider may have accepted it: at most once beats at least once here.
             unknown: dict[str, object] = {"reason": f"outcome unknown: {exc}"[:300]}
-            return Outcome(message_id, MessageStatus.UNKNOWN, unknown), "unknown"
+            move = outbox.Move(message_id, MessageStatus.UNKNOWN, unknown, handed_off=True)
+            return Outcome(move), "unknown"
         except Exception as exc:
             # The provider may or may not have the message: never guess, never resend.
             log.exception("unexpected error handing off message %s", message_id)
             error: dict[str, object] = {"reason": f"hand-off error: {type(exc).__name__}"}
-            return Outcome(message_id, MessageStatus.UNKNOWN, error), "unknown"
+            move = outbox.Move(message_id, MessageStatus.UNKNOWN, error, handed_off=True)
+            return Outcome(move), "unknown"
         values: dict[str, object] = {
             "provider_id": result.provider_id[:100] or None,
             "sent_at": self.clock.now(),
             "reason": None,
         }
-        return Outcome(message_id, MessageStatus.SENT, values), "sent"
+        return Outcome(outbox.Move(message_id, MessageStatus.SENT, values, handed_off=True)), "sent"
 
-    def _retry_or_fail(self, message_id: int, exc: RetryableError, attempts: int) -> Outcome:
-        if attempts >= self.settings.max_delivery_attempts:
-            reason = f"gave up after {attempts} attempts: {exc}"[:300]
-            return Outcome(message_id, MessageStatus.FAILED, {"reason": reason})
-        countdown = backoff(attempts, exc.retry_after)
+    def _retry_or_fail(self, message_id: int, exc: RetryableError, attempt: int) -> Outcome:
+        if attempt >= self.settings.max_delivery_attempts:
+            reason = {"reason": f"gave up after {attempt} attempts: {exc}"[:300]}
+            move = outbox.Move(message_id, MessageStatus.FAILED, reason, handed_off=True)
+            return Outcome(move)
+        countdown = backoff(attempt, exc.retry_after)
         # enqueued_at in the future keeps the lost-task sweeper away until the retry is due.
         scaled = timedelta(seconds=countdown * self.settings.time_scale)
-        values: dict[str, object] = {
-            "reason": f"retrying: {exc}"[:300],
-            "enqueued_at": self.clock.now() + scaled,
-        }
-        return Outcome(message_id, MessageStatus.QUEUED, values, retry=Retry(message_id, countdown))
+        values = {"reason": f"retrying: {exc}"[:300], "enqueued_at": self.clock.now() + scaled}
+        move = outbox.Move(message_id, MessageStatus.QUEUED, values, handed_off=True)
+        return Outcome(move, retry=Retry(message_id, countdown))
 
-    def _record(self, session: Session, outcome: Outcome) -> None:
-        if outcome.suppression is not None:
-            channel, address, reason = outcome.suppression
-            suppress(session, channel, address, reason, self.clock.now())
-        self._settle(session, outcome.message_id, outcome.status, **outcome.values)
+
+def _summary(job: Prepared) -> str:
+    outbound = job.outbound
+    return (outbound.subject if isinstance(outbound, OutboundEmail) else outbound.body)[:200]
 
 
 def expire_abandoned(factory: sessionmaker[Session], now: datetime, lease: timedelta) -> int:

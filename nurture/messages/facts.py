@@ -1,4 +1,6 @@
-"""Load, fresh from the database, everything the gate needs to decide about one message."""
+"""Load, fresh from the database, everything the gate needs to decide about messages:
+one at a time (`campaign_facts`, `notice_facts`), or a whole delivery batch in a few
+set-based queries (`BatchState`), both feeding the same GateFacts."""
 
 from __future__ import annotations
 
@@ -6,14 +8,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import exists, null, select
+from sqlalchemy import exists, func, null, select
 from sqlalchemy.orm import Session
 
 from nurture.booking.models import Booking, BookingStatus
+from nurture.campaigns.models import Campaign
 from nurture.campaigns.spec import StepSpec
 from nurture.config import Settings
 from nurture.consent.ledger import consent_in_force, latest_action, normalise_address
-from nurture.consent.models import Channel, Suppression
+from nurture.consent.models import Channel, ConsentEvent, Suppression
 from nurture.consent.policy import SendingPolicy
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
@@ -125,6 +128,19 @@ def campaign_facts(
 ) -> GateFacts:
     """The gate's view of a campaign step for this lead, right now."""
     state = live_state(session, policy, lead=lead, message=message, now=now)
+    return campaign_gate_facts(settings, policy, lead, enrollment, step, message, state)
+
+
+def campaign_gate_facts(
+    settings: Settings,
+    policy: SendingPolicy,
+    lead: Lead,
+    enrollment: Enrollment,
+    step: StepSpec,
+    message: Message,
+    state: LiveState,
+) -> GateFacts:
+    """GateFacts for a campaign step from the lead's live state."""
     channel = Channel(message.channel)
     return GateFacts(
         channel=channel,
@@ -151,10 +167,23 @@ def notice_facts(
     now: datetime,
 ) -> GateFacts:
     """The gate's view of a transactional notice (confirmation, reminder, reply)."""
-    channel = Channel(message.channel)
-    # A notice for the front desk names its own recipient; the gate checks that address.
-    address = str((message.content or {}).get("to") or "") or _address(lead, channel)
+    address = notice_address(lead, message)
     state = live_state(session, policy, lead=lead, message=message, now=now, address=address)
+    return notice_gate_facts(settings, policy, lead, message, state)
+
+
+def notice_address(lead: Lead, message: Message) -> str | None:
+    """Where a notice goes: the front desk's notices name their own recipient."""
+    to = str((message.content or {}).get("to") or "")
+    return to or _address(lead, Channel(message.channel))
+
+
+def notice_gate_facts(
+    settings: Settings, policy: SendingPolicy, lead: Lead, message: Message, state: LiveState
+) -> GateFacts:
+    """GateFacts for a transactional notice from the live state of its address."""
+    channel = Channel(message.channel)
+    address = notice_address(lead, message)
     quiet = policy.quiet_hours.get(channel)
     return GateFacts(
         channel=channel,
@@ -169,3 +198,116 @@ def notice_facts(
         zone=lead_zone(lead.timezone, lead.phone, settings.clinic_zone),
         transactional=True,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A claimed message with what it is about."""
+
+    message: Message
+    lead: Lead
+    enrollment: Enrollment | None
+    campaign_status: str | None
+
+
+def load_batch(session: Session, ids: list[int]) -> list[Loaded]:
+    """The messages `ids` with their leads, enrollments and campaigns' status, in id order."""
+    rows = session.execute(
+        select(Message, Lead, Enrollment, Campaign.status)
+        .join(Lead, Lead.id == Message.lead_id)
+        .outerjoin(Enrollment, Enrollment.id == Message.enrollment_id)
+        .outerjoin(Campaign, Campaign.id == Message.campaign_id)
+        .where(Message.id.in_(ids))
+        .order_by(Message.id)
+    ).all()
+    return [Loaded(*row) for row in rows]
+
+
+class BatchState:
+    """Consent, suppressions, bookings and recent hand-offs of a batch's leads, read in
+    four queries. As the batch is decided, each message let through counts towards the
+    frequency cap of the ones after it (`handed_off`)."""
+
+    def __init__(
+        self,
+        session: Session,
+        policy: SendingPolicy,
+        batch: list[Loaded],
+        addresses: dict[int, str | None],
+        now: datetime,
+    ) -> None:
+        self.policy, self.now = policy, now
+        leads = sorted({item.lead.id for item in batch})
+        latest = (
+            select(func.max(ConsentEvent.id))
+            .where(ConsentEvent.lead_id.in_(leads))
+            .group_by(ConsentEvent.lead_id, ConsentEvent.channel)
+        )
+        actions: dict[int, dict[str, str]] = {}
+        for lead_id, channel, action in session.execute(
+            select(ConsentEvent.lead_id, ConsentEvent.channel, ConsentEvent.action).where(
+                ConsentEvent.id.in_(latest)
+            )
+        ):
+            actions.setdefault(lead_id, {})[channel] = action
+        self.consent = {
+            lead_id: consent_in_force(found.get(Channel.EMAIL), found.get(Channel.SMS))
+            for lead_id, found in actions.items()
+        }
+        wanted = {
+            (Channel(item.message.channel), normalise_address(Channel(item.message.channel), a))
+            for item in batch
+            if (a := addresses[item.message.id])
+        }
+        self.suppressed: dict[tuple[str, str], str] = {}
+        for channel in (Channel.EMAIL, Channel.SMS):
+            found = [address for kind, address in wanted if kind is channel]
+            if found:
+                for address, reason in session.execute(
+                    select(Suppression.address, Suppression.reason).where(
+                        Suppression.channel == channel, Suppression.address.in_(found)
+                    )
+                ):
+                    self.suppressed[(channel.value, address)] = reason
+        self.booked = set(
+            session.scalars(
+                select(Booking.lead_id).where(
+                    Booking.lead_id.in_(leads), Booking.status != BookingStatus.CANCELLED
+                )
+            )
+        )
+        self.recent: dict[tuple[int, str, str], list[datetime]] = {}
+        longest = max((cap.period for cap in policy.caps.values()), default=None)
+        if longest is not None:
+            batch_ids = [item.message.id for item in batch]
+            for lead_id, channel, kind, at in session.execute(
+                select(Message.lead_id, Message.channel, Message.kind, Message.handed_off_at).where(
+                    Message.lead_id.in_(leads),
+                    Message.status.in_(HANDED_OFF),
+                    Message.handed_off_at > now - longest,
+                    Message.id.not_in(batch_ids),
+                )
+            ):
+                if at is not None:
+                    self.recent.setdefault((lead_id, channel, kind), []).append(at)
+
+    def live(self, message: Message, address: str | None) -> LiveState:
+        """The live state for one message of the batch."""
+        channel = Channel(message.channel)
+        reason = (
+            self.suppressed.get((channel.value, normalise_address(channel, address)))
+            if address
+            else None
+        )
+        recent = self.recent.get((message.lead_id, message.channel, message.kind), [])
+        return LiveState(
+            consent=self.consent.get(message.lead_id, consent_in_force(None, None)),
+            suppression=reason,
+            booked=message.lead_id in self.booked,
+            cap_release=self.policy.cap_release(channel, recent, self.now),
+        )
+
+    def handed_off(self, message: Message) -> None:
+        """Count a message the gate let through against the cap of the rest of the batch."""
+        key = (message.lead_id, message.channel, message.kind)
+        self.recent.setdefault(key, []).append(self.now)

@@ -21,17 +21,20 @@ from jinja2 import (
     select_autoescape,
 )
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.spec import StepSpec
 
 # The only names a step template may use; validation rejects any other.
 TEMPLATE_VARIABLES = frozenset({"first_name", "clinic", "article_url", "booking_url"})
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
 _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 # Values put back after the Markdown is taken out, so they are never read as markup.
 # The markers hold no underscore or asterisk, which the emphasis rules would eat.
 _MARKED = {"first_name": "\x00N\x00", "article_url": "\x00A\x00", "booking_url": "\x00B\x00"}
+# In the HTML part the Markdown is parsed once per step, with these marks where each
+# lead's own values go; private-use characters, which Markdown reads as plain letters.
+_LEAD_MARKS = {"first_name": "\ue000N\ue001", "booking_url": "\ue000B\ue001"}
 _STAR_EMPHASIS = re.compile(r"(\*\*|\*)(\S(?:.*?\S)?)\1")
 # As in CommonMark, underscores inside a word (snake_case) are not emphasis.
 _UNDERSCORE_EMPHASIS = re.compile(r"(?<!\w)(__|_)(\S(?:.*?\S)?)\1(?!\w)")
@@ -82,11 +85,8 @@ def _layout_environment(templates_dir: Path) -> Environment:
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 
-def _step_variables(context: MessageContext, *, markdown_safe: bool) -> dict[str, Any]:
+def _step_variables(context: MessageContext) -> dict[str, Any]:
     values = asdict(context)
-    if markdown_safe:
-        # A name like "[x](https://evil)" must stay text, not become a link.
-        values["first_name"] = _MARKDOWN_SPECIALS.sub(r"\\\1", context.first_name)
     return {k: values[k] for k in TEMPLATE_VARIABLES}
 
 
@@ -123,21 +123,54 @@ def _render_string(env: Environment, label: str, source: str, variables: dict[st
         raise TemplateProblem(f"{label}: {exc}") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class _BodyShape:
+    """An email step's body with marks where a lead's values go: worked out once per step."""
+
+    text: str  # plain text, with _MARKED marks
+    html: str  # HTML, with _LEAD_MARKS marks (percent-encoded where Markdown put a link)
+
+
+def _body_shape(
+    definition: CampaignDefinition, step: StepSpec, context: MessageContext
+) -> _BodyShape:
+    key = ("email-body", step.key, step.template, context.clinic, context.article_url)
+    shape: _BodyShape | None = definition.render_cache.get(key)
+    if shape is None:
+        env = _step_environment(definition)
+        plain = _step_variables(context)
+        text = markdown_to_text(_render(env, step.template, {**plain, **_MARKED}))
+        html = _markdown.render(_render(env, step.template, {**plain, **_LEAD_MARKS}))
+        shape = definition.render_cache[key] = _BodyShape(text, html)
+    return shape
+
+
+def _body_html(shape: _BodyShape, context: MessageContext) -> str:
+    html = shape.html
+    for name, mark in _LEAD_MARKS.items():
+        value = getattr(context, name)
+        # As a link target markdown-it percent-encodes the mark; as text it keeps it.
+        html = html.replace(
+            _markdown.normalizeLink(mark), escapeHtml(_markdown.normalizeLink(value))
+        )
+        html = html.replace(mark, escapeHtml(value))
+    return html
+
+
 def render_email(
     definition: CampaignDefinition, step: StepSpec, context: MessageContext, templates_dir: Path
 ) -> RenderedEmail:
     """The subject, plain-text and HTML parts of an email step."""
     env = _step_environment(definition)
-    plain = _step_variables(context, markdown_safe=False)
+    plain = _step_variables(context)
     subject = _render_string(env, f"{step.key}.subject", step.subject or "", plain)
     subject = " ".join(subject.split())
     preheader = _render_string(env, f"{step.key}.preheader", step.preheader or "", plain)
-    body_text = markdown_to_text(_render(env, step.template, {**plain, **_MARKED}))
+    shape = _body_shape(definition, step, context)
+    body_text = shape.text
     for name, mark in _MARKED.items():
         body_text = body_text.replace(mark, plain[name])
-    body_html = _markdown.render(
-        _render(env, step.template, _step_variables(context, markdown_safe=True))
-    )
+    body_html = _body_html(shape, context)
     layouts = _layout_environment(templates_dir)
     frame = {
         **asdict(context),
@@ -157,5 +190,5 @@ def render_email(
 def render_sms(definition: CampaignDefinition, step: StepSpec, context: MessageContext) -> str:
     """The text of an SMS step, on one line with single spaces."""
     env = _step_environment(definition)
-    body = _render(env, step.template, _step_variables(context, markdown_safe=False))
+    body = _render(env, step.template, _step_variables(context))
     return " ".join(body.split())
