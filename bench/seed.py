@@ -149,3 +149,72 @@ def make_due(engine: Engine, cohort: Cohort, now: datetime) -> None:
             .where(Enrollment.lead_id.between(cohort.first_lead_id, cohort.last_lead_id))
             .values(next_due_at=now, enrolled_at=now)
         )
+
+
+def add_background(engine: Engine, campaign: Campaign, size: int) -> None:
+    """`size` more leads, each enrolled (due in a month) with one email already sent:
+    the history a clinic group's database carries, which the hot path must not pay for.
+
+    Written by PostgreSQL itself from generate_series: a million rows in seconds.
+    """
+    now = utcnow()
+    params = {"size": size, "now": now, "campaign": campaign.id, "version": campaign.version_id}
+    statements = (
+        """
+        INSERT INTO leads (public_id, email, first_name, phone, timezone, source, created_at)
+        SELECT md5('bg' || n), 'bg-' || n || '@bench.example', 'Lead' || n, NULL,
+               'America/Chicago', 'bench-background', :now
+        FROM generate_series(1, :size) AS n
+        """,
+        """
+        INSERT INTO consent_events (lead_id, channel, action, source, occurred_at)
+        SELECT id, 'email', 'granted', 'bench', :now FROM leads
+        WHERE source = 'bench-background'
+        """,
+        """
+        INSERT INTO enrollments (lead_id, campaign_id, campaign_version_id, status,
+                                 next_step_key, next_due_at, enrolled_at)
+        SELECT id, :campaign, :version, 'active', :second, :now + interval '30 days', :now
+        FROM leads WHERE source = 'bench-background'
+        """,
+        """
+        INSERT INTO messages (ref, kind, enrollment_id, lead_id, campaign_id, step_key,
+                              channel, status, due_at, enqueued_at, handed_off_at, sent_at,
+                              attempts, provider_id, opens, clicks, deferrals,
+                              created_at, updated_at)
+        SELECT md5('bgm' || e.id), 'campaign', e.id, e.lead_id, e.campaign_id, :first,
+               'email', 'sent', :now, :now, :now, :now, 1, 'bg' || e.id, 0, 0, 0, :now, :now
+        FROM enrollments e JOIN leads l ON l.id = e.lead_id
+        WHERE l.source = 'bench-background'
+        """,
+    )
+    steps = campaign.definition.spec.steps
+    with Session(engine) as session, session.begin():
+        for statement in statements:
+            session.execute(
+                text(statement), {**params, "first": steps[0].key, "second": steps[1].key}
+            )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+
+
+def spread_due(engine: Engine, cohort: Cohort, start: datetime, per_second: int) -> None:
+    """The cohort falls due `per_second` at a time, evenly, from `start` on."""
+    with Session(engine) as session, session.begin():
+        session.execute(
+            text(
+                """
+                UPDATE enrollments SET enrolled_at = due, next_due_at = due
+                FROM (SELECT id, :start + (row_number() OVER (ORDER BY id) - 1)
+                             * (interval '1 second' / :per_second) AS due
+                      FROM enrollments WHERE lead_id BETWEEN :first AND :last) AS spread
+                WHERE enrollments.id = spread.id
+                """
+            ),
+            {
+                "start": start,
+                "per_second": per_second,
+                "first": cohort.first_lead_id,
+                "last": cohort.last_lead_id,
+            },
+        )

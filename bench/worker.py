@@ -19,6 +19,7 @@ class WorkerProcess:
 
     def __init__(self, env: Mapping[str, str], concurrency: int, log_path: Path) -> None:
         self.log_path = log_path
+        self.concurrency = concurrency
         argv = [
             sys.executable,
             "-m",

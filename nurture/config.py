@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     time_scale: float = Field(1.0, alias="NURTURE_TIME_SCALE", gt=0)
     dispatch_interval_seconds: float = Field(2.0, alias="NURTURE_DISPATCH_INTERVAL", gt=0)
     dispatch_batch_size: int = Field(500, alias="NURTURE_DISPATCH_BATCH", ge=1)
-    delivery_batch_size: int = Field(50, alias="NURTURE_DELIVERY_BATCH", ge=1)
+    delivery_batch_size: int = Field(100, alias="NURTURE_DELIVERY_BATCH", ge=1)
     # A hand-off still marked "sending" after this long had its worker die mid-call:
     # it must be longer than any provider timeout so a live worker is never overtaken.
     sending_lease_seconds: float = Field(300.0, alias="NURTURE_SENDING_LEASE", gt=0)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import re
+from functools import lru_cache
 from typing import Literal
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -24,7 +25,12 @@ class InvalidToken(ValueError):
 
 
 def _serializer(settings: Settings, purpose: TokenPurpose) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key, salt=f"nurture-{purpose}")
+    return _serializer_for(settings.secret_key, purpose)
+
+
+@lru_cache(maxsize=16)  # built once: delivery signs three links for every email
+def _serializer_for(secret_key: str, purpose: TokenPurpose) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=f"nurture-{purpose}")
 
 
 def make_token(settings: Settings, purpose: TokenPurpose, payload: dict[str, str]) -> str:

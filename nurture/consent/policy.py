@@ -11,11 +11,10 @@ from datetime import datetime, time, timedelta
 from functools import lru_cache
 
 import phonenumbers
-import us
-from phonenumbers import geocoder
 
 from nurture.campaigns.spec import StepSpec
 from nurture.config import Settings
+from nurture.consent.area_codes import state_for_area_code
 from nurture.consent.models import Channel
 from nurture.sequences.schedule import SendWindow
 
@@ -69,9 +68,7 @@ def us_state(phone: str | None) -> str | None:
         return None
     if phonenumbers.region_code_for_number(number) != "US":
         return None
-    place = geocoder.description_for_number(number, "en")  # "Florida" or "Miami, FL"
-    state = us.states.lookup(place.rsplit(",", 1)[-1].strip()) if place else None
-    return state.abbr if state else None
+    return state_for_area_code(str(number.national_number)[:3])
 
 
 @dataclass(frozen=True)

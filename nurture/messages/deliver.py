@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -127,7 +127,6 @@ class Delivery:
             prepared, moves = self._prepare(session, load_batch(session, claimed), now)
             prepared, waiting = self._pace(prepared, now)
             outbox.apply(session, moves + waiting, now)
-            outbox.describe(session, {job.message_id: _summary(job) for job in prepared})
         # Committed: from here on a crash leaves these "sending", never sent twice.
         outcomes = self.handoffs.run(prepared, self._hand_off)
         with self.factory.begin() as session:
@@ -246,7 +245,9 @@ class Delivery:
         email = isinstance(job.outbound, OutboundEmail)
         provider, channel = (self.email.name, "email") if email else (self.sms.name, "sms")
         call = ProviderCall(provider, channel, said, time.perf_counter() - started)
-        return Outcome(outcome.move, outcome.suppression, outcome.retry, call)
+        # What it says goes with the outcome: one write per message, not two.
+        move = replace(outcome.move, values={**outcome.move.values, "summary": _summary(job)})
+        return Outcome(move, outcome.suppression, outcome.retry, call)
 
     def _call_provider(self, job: Prepared) -> tuple[Outcome, str]:
         """The outcome to record, and what the provider said (the metrics' label)."""

@@ -18,6 +18,7 @@ from nurture.config import Settings
 from nurture.consent.ledger import consent_in_force, latest_action, normalise_address
 from nurture.consent.models import Channel, ConsentEvent, Suppression
 from nurture.consent.policy import SendingPolicy
+from nurture.db import one_of
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
 from nurture.messages.gate import GateFacts
@@ -217,7 +218,7 @@ def load_batch(session: Session, ids: list[int]) -> list[Loaded]:
         .join(Lead, Lead.id == Message.lead_id)
         .outerjoin(Enrollment, Enrollment.id == Message.enrollment_id)
         .outerjoin(Campaign, Campaign.id == Message.campaign_id)
-        .where(Message.id.in_(ids))
+        .where(one_of(session, Message.id, ids))
         .order_by(Message.id)
     ).all()
     return [Loaded(*row) for row in rows]
@@ -240,7 +241,7 @@ class BatchState:
         leads = sorted({item.lead.id for item in batch})
         latest = (
             select(func.max(ConsentEvent.id))
-            .where(ConsentEvent.lead_id.in_(leads))
+            .where(one_of(session, ConsentEvent.lead_id, leads))
             .group_by(ConsentEvent.lead_id, ConsentEvent.channel)
         )
         actions: dict[int, dict[str, str]] = {}
@@ -265,14 +266,15 @@ class BatchState:
             if found:
                 for address, reason in session.execute(
                     select(Suppression.address, Suppression.reason).where(
-                        Suppression.channel == channel, Suppression.address.in_(found)
+                        Suppression.channel == channel, one_of(session, Suppression.address, found)
                     )
                 ):
                     self.suppressed[(channel.value, address)] = reason
         self.booked = set(
             session.scalars(
                 select(Booking.lead_id).where(
-                    Booking.lead_id.in_(leads), Booking.status != BookingStatus.CANCELLED
+                    one_of(session, Booking.lead_id, leads),
+                    Booking.status != BookingStatus.CANCELLED,
                 )
             )
         )
@@ -282,10 +284,10 @@ class BatchState:
             batch_ids = [item.message.id for item in batch]
             for lead_id, channel, kind, at in session.execute(
                 select(Message.lead_id, Message.channel, Message.kind, Message.handed_off_at).where(
-                    Message.lead_id.in_(leads),
+                    one_of(session, Message.lead_id, leads),
                     Message.status.in_(HANDED_OFF),
                     Message.handed_off_at > now - longest,
-                    Message.id.not_in(batch_ids),
+                    ~one_of(session, Message.id, batch_ids),
                 )
             ):
                 if at is not None:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.orm import Session
 
+from nurture.db import one_of
 from nurture.messages.models import TRANSITIONS, Message, MessageStatus
 
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]  # a mapped class's Table
@@ -30,7 +31,7 @@ def claim(session: Session, ids: Iterable[int], now: datetime) -> list[int]:
         return []
     claimed = session.scalars(
         update(Message)
-        .where(Message.id.in_(wanted), Message.status == MessageStatus.QUEUED)
+        .where(one_of(session, Message.id, wanted), Message.status == MessageStatus.QUEUED)
         .values(status=MessageStatus.SENDING, handed_off_at=now, updated_at=now)
         .returning(Message.id)
     )
@@ -72,16 +73,3 @@ def apply(session: Session, moves: Sequence[Move], now: datetime) -> None:
             for move in group
         ]
         session.connection().execute(statement, rows)
-
-
-def describe(session: Session, summaries: dict[int, str]) -> None:
-    """Store what each claimed message says (subject or text), for staff to read."""
-    if not summaries:
-        return
-    statement = (
-        update(MESSAGES)
-        .where(MESSAGES.c.id == bindparam("v_id"))
-        .values(summary=bindparam("v_summary"))
-    )
-    rows = [{"v_id": key, "v_summary": text} for key, text in summaries.items()]
-    session.connection().execute(statement, rows)

@@ -8,7 +8,7 @@ Markdown markup taken out. Both are wrapped in `templates/email/layout.*.j2`.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -79,15 +79,26 @@ def _layout_environment(templates_dir: Path) -> Environment:
         loader=FileSystemLoader(templates_dir / "email"),
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
+        # Read once per process: a layout change ships with a restart, and checking each
+        # file's mtime for every email costs two system calls a message.
+        auto_reload=False,
     )
 
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+_LINKED_MARKS = {name: _markdown.normalizeLink(mark) for name, mark in _LEAD_MARKS.items()}
+# Characters markdown-it's link normaliser leaves alone (no %, space, quote or non-ASCII).
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~!$&'()*+,;=:@/-]*)?")
 
 
 def _step_variables(context: MessageContext) -> dict[str, Any]:
-    values = asdict(context)
-    return {k: values[k] for k in TEMPLATE_VARIABLES}
+    # Built by hand: dataclasses.asdict deep-copies every value, for every message.
+    return {
+        "first_name": context.first_name,
+        "clinic": context.clinic,
+        "article_url": context.article_url,
+        "booking_url": context.booking_url,
+    }
 
 
 def markdown_to_text(markdown: str) -> str:
@@ -145,14 +156,17 @@ def _body_shape(
     return shape
 
 
+def _link(value: str) -> str:
+    """`value` as markdown-it writes a link target (a plain ASCII URL stays as it is)."""
+    return value if _PLAIN_URL.fullmatch(value) else _markdown.normalizeLink(value)
+
+
 def _body_html(shape: _BodyShape, context: MessageContext) -> str:
     html = shape.html
     for name, mark in _LEAD_MARKS.items():
         value = getattr(context, name)
         # As a link target markdown-it percent-encodes the mark; as text it keeps it.
-        html = html.replace(
-            _markdown.normalizeLink(mark), escapeHtml(_markdown.normalizeLink(value))
-        )
+        html = html.replace(_LINKED_MARKS[name], escapeHtml(_link(value)))
         html = html.replace(mark, escapeHtml(value))
     return html
 
@@ -173,8 +187,9 @@ def render_email(
     body_html = _body_html(shape, context)
     layouts = _layout_environment(templates_dir)
     frame = {
-        **asdict(context),
-        "clinic": context.clinic,
+        **_step_variables(context),
+        "unsubscribe_url": context.unsubscribe_url,
+        "preferences_url": context.preferences_url,
         "subject": subject,
         "preheader": preheader,
         "body_text": body_text,

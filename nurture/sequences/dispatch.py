@@ -11,19 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import Table, and_, bindparam, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import load_version
+from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
-from nurture.db import upsert_insert
+from nurture.db import one_of, upsert_insert
 from nurture.leads.models import Lead, new_public_id
 from nurture.leads.zone import lead_zone
-from nurture.messages.models import Message, MessageStatus
+from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.sequences.enroll import due_at
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
@@ -37,7 +39,32 @@ class DispatchReport:
     released: int  # held messages whose time has come
 
 
-def claim_due_enrollments(session: Session, now: datetime, limit: int) -> list[Enrollment]:
+class Due(Protocol):
+    """What the dispatcher reads of a due enrollment (a row of DUE_COLUMNS)."""
+
+    id: int
+    lead_id: int
+    campaign_id: int
+    campaign_version_id: int
+    next_step_key: str | None
+    next_due_at: datetime | None
+    enrolled_at: datetime
+
+
+DUE_COLUMNS = (
+    Enrollment.id,
+    Enrollment.lead_id,
+    Enrollment.campaign_id,
+    Enrollment.campaign_version_id,
+    Enrollment.next_step_key,
+    Enrollment.next_due_at,
+    Enrollment.enrolled_at,
+)
+ENROLLMENTS: Table = Enrollment.__table__  # type: ignore[assignment]  # a mapped class's Table
+MESSAGES: Table = Message.__table__  # type: ignore[assignment]
+
+
+def claim_due_enrollments(session: Session, now: datetime, limit: int) -> Sequence[Due]:
     """Lock up to `limit` due enrollments; other dispatchers skip the locked rows.
 
     Enrollments of a campaign that is not active (paused) are left due, untouched:
@@ -45,7 +72,7 @@ def claim_due_enrollments(session: Session, now: datetime, limit: int) -> list[E
     """
     active_campaigns = select(Campaign.id).where(Campaign.status == CampaignStatus.ACTIVE)
     query = (
-        select(Enrollment)
+        select(*DUE_COLUMNS)
         .where(
             Enrollment.status == EnrollmentStatus.ACTIVE,
             Enrollment.next_due_at <= now,
@@ -56,33 +83,30 @@ def claim_due_enrollments(session: Session, now: datetime, limit: int) -> list[E
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    return session.execute(query).all()
 
 
 def _advance(
-    enrollment: Enrollment,
+    enrollment: Due,
     definition: CampaignDefinition,
-    lead: Lead,
+    lead: LeadPlace,
     zone: ZoneInfo,
     policy: SendingPolicy,
-    now: datetime,
-) -> dict[str, object]:
+) -> tuple[str, datetime] | None:
+    """The enrollment's next step and when it falls due; None when none is left."""
     key = enrollment.next_step_key
     following = definition.spec.step_after(key) if key else None
     if following is None:
-        return {
-            "status": EnrollmentStatus.COMPLETED,
-            "next_step_key": None,
-            "next_due_at": None,
-            "ended_at": now,
-            "end_reason": "all steps due",
-        }
-    return {
-        "next_step_key": following.key,
-        "next_due_at": due_at(
-            enrollment.enrolled_at, following, zone, policy.windows(following, lead.phone)
-        ),
-    }
+        return None
+    windows = policy.windows(following, lead.phone)
+    return following.key, due_at(enrollment.enrolled_at, following, zone, windows)
+
+
+class LeadPlace(Protocol):
+    """What scheduling needs of a lead: where they are."""
+
+    timezone: str | None
+    phone: str | None
 
 
 def dispatch_due(
@@ -94,17 +118,25 @@ def dispatch_due(
     clinic_zone: ZoneInfo,
     policy: SendingPolicy,
 ) -> DispatchReport:
-    """One dispatcher pass; returns what it did."""
+    """One dispatcher pass; returns what it did.
+
+    Set-based: one query claims the batch, one reads its leads, one statement writes
+    its messages and two move its enrollments on, whatever the batch's size.
+    """
     definitions: dict[int, CampaignDefinition] = {}
     with factory.begin() as session:
         enrollments = claim_due_enrollments(session, now, batch_size)
-        leads = {
-            lead.id: lead
-            for lead in session.scalars(
-                select(Lead).where(Lead.id.in_({e.lead_id for e in enrollments}))
+        leads: dict[int, LeadPlace] = {
+            row.id: row
+            for row in session.execute(
+                select(Lead.id, Lead.timezone, Lead.phone).where(
+                    one_of(session, Lead.id, {e.lead_id for e in enrollments})
+                )
             )
         }
-        rows, moves = [], []
+        rows: list[dict[str, object]] = []
+        moved: list[dict[str, object]] = []
+        completed: list[int] = []
         for enrollment in enrollments:
             version = enrollment.campaign_version_id
             if version not in definitions:
@@ -113,42 +145,85 @@ def dispatch_due(
             lead = leads[enrollment.lead_id]
             key = enrollment.next_step_key
             if key is not None:
-                step = definition.spec.step(key)
-                rows.append(
-                    {
-                        "enrollment_id": enrollment.id,
-                        "lead_id": enrollment.lead_id,
-                        "campaign_id": enrollment.campaign_id,
-                        "step_key": key,
-                        "channel": step.channel.value,
-                        "status": MessageStatus.QUEUED.value,
-                        "due_at": enrollment.next_due_at,
-                        "enqueued_at": now,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
+                rows.append(_message_row(enrollment, definition.spec.step(key).channel, now))
             zone = lead_zone(lead.timezone, lead.phone, clinic_zone)
-            moves.append((enrollment, _advance(enrollment, definition, lead, zone, policy, now)))
-        written: list[int] = []
-        if rows:
-            statement = (
-                upsert_insert(session)(Message)
-                .on_conflict_do_nothing(index_elements=["enrollment_id", "step_key"])
-                .returning(Message.id)
-            )
-            # Column defaults written in Python do not apply to a core multi-row insert.
-            written = list(
-                session.scalars(statement, [{**row, "ref": new_public_id()} for row in rows])
-            )
-        for enrollment, values in moves:
-            for name, value in values.items():
-                setattr(enrollment, name, value)
+            following = _advance(enrollment, definition, lead, zone, policy)
+            if following is None:
+                completed.append(enrollment.id)
+            else:
+                moved.append({"e_id": enrollment.id, "e_key": following[0], "e_due": following[1]})
+        written = _write_messages(session, rows)
+        _move_enrollments(session, moved, completed, now)
         released = release_held(session, now, batch_size)
     ids = written + released
     if ids:
         enqueue(ids)
     return DispatchReport(len(enrollments), len(written), len(released))
+
+
+def _message_row(enrollment: Due, channel: Channel, now: datetime) -> dict[str, object]:
+    return {
+        "ref": new_public_id(),
+        "kind": MessageKind.CAMPAIGN.value,
+        "enrollment_id": enrollment.id,
+        "lead_id": enrollment.lead_id,
+        "campaign_id": enrollment.campaign_id,
+        "step_key": enrollment.next_step_key,
+        "channel": channel.value,
+        "status": MessageStatus.QUEUED.value,
+        "due_at": enrollment.next_due_at,
+        "enqueued_at": now,
+        "attempts": 0,
+        "opens": 0,
+        "clicks": 0,
+        "deferrals": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _write_messages(session: Session, rows: list[dict[str, object]]) -> list[int]:
+    """Insert the batch's messages; the ids of those written now, in id order.
+
+    A row whose (enrollment, step) exists already is left alone: its delivery is the
+    sweeper's business. Asking by the fresh refs afterwards, rather than RETURNING from
+    a many-row VALUES, keeps the INSERT one short statement the driver pipelines.
+    """
+    if not rows:
+        return []
+    insert = upsert_insert(session)(MESSAGES).on_conflict_do_nothing(
+        index_elements=["enrollment_id", "step_key"]
+    )
+    session.execute(insert, rows)
+    refs = [row["ref"] for row in rows]
+    return sorted(
+        session.scalars(select(MESSAGES.c.id).where(one_of(session, MESSAGES.c.ref, refs)))
+    )
+
+
+def _move_enrollments(
+    session: Session, moved: list[dict[str, object]], completed: list[int], now: datetime
+) -> None:
+    """Each enrollment to its next step, or completed: two statements for the batch."""
+    if moved:
+        session.execute(
+            update(ENROLLMENTS)
+            .where(ENROLLMENTS.c.id == bindparam("e_id"))
+            .values(next_step_key=bindparam("e_key"), next_due_at=bindparam("e_due")),
+            moved,
+        )
+    if completed:
+        session.execute(
+            update(ENROLLMENTS)
+            .where(one_of(session, ENROLLMENTS.c.id, completed))
+            .values(
+                status=EnrollmentStatus.COMPLETED,
+                next_step_key=None,
+                next_due_at=None,
+                ended_at=now,
+                end_reason="all steps due",
+            )
+        )
 
 
 def release_held(session: Session, now: datetime, limit: int) -> list[int]:

@@ -1,5 +1,5 @@
 """Email through SendGrid's v3 mail send API: the official SDK builds the request, and a
-pooled HTTP client posts it.
+kept-alive connection posts it.
 
 The SDK's own client (python_http_client, on urllib) opens a new connection for every
 request; at delivery's pace that handshake costs more than the send. The body is still
@@ -12,11 +12,12 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.header import Header as EncodedHeader
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
-import httpx
 from sendgrid.helpers.mail import Attachment as SendGridAttachment
 from sendgrid.helpers.mail import (
     CustomArg,
@@ -39,6 +40,7 @@ from nurture.messages.channels.base import (
     ProviderResult,
     RetryableError,
 )
+from nurture.messages.channels.keepalive import KeepAlivePoster, MaybeSent, NotSent
 
 # SendGrid refuses a send that sets these (mail send spec, `headers`); the ones we
 # need are set through their own fields.
@@ -100,42 +102,52 @@ class SendGridChannel:
 
     name = "sendgrid"
 
-    def __init__(self, api_key: str, api_url: str, timeout: float, connections: int = 8) -> None:
-        self._url = api_url.rstrip("/") + MAIL_SEND_PATH
-        self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
-            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-            headers={"Authorization": f"Bearer {api_key}", "User-Agent": "nurture (sendgrid)"},
+    def __init__(self, api_key: str, api_url: str, timeout: float) -> None:
+        self._poster = KeepAlivePoster(
+            api_url,
+            {
+                "Authorization": f"Bearer {api_key}",
+                "Content-Type": "application/json",
+                "User-Agent": "nurture (sendgrid)",
+            },
+            connect_timeout=min(timeout, 5.0),
+            read_timeout=timeout,
         )
 
     def send(self, email: OutboundEmail) -> ProviderResult:
         """Hand the email to SendGrid; the provider id is its X-Message-Id."""
         try:
-            body = build_mail(email).get()
+            body = json.dumps(build_mail(email).get()).encode()
         except (SendGridException, ValueError) as exc:
             # The SDK's own checks (an API key in the body, a malformed address).
             raise PermanentError("invalid-message", type(exc).__name__) from None
         try:
-            response = self._client.post(self._url, json=body)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # Nothing was written to SendGrid: safe to try again.
-            raise RetryableError("connect-failed", _reason(exc)) from None
-        except httpx.ReadTimeout:
-            raise OutcomeUnknownError("read-timeout", "no answer from SendGrid in time") from None
-        except httpx.TransportError as exc:
+            reply = self._poster.post(MAIL_SEND_PATH, body)
+        except NotSent as exc:
+            raise RetryableError("connect-failed", str(exc)) from None
+        except MaybeSent as exc:
             # The request may have been written: at most once beats at least once.
-            raise OutcomeUnknownError("connection-lost", _reason(exc)) from None
-        if response.status_code >= 400:
-            raise classify_http_error(response.status_code, response.headers, response.content)
-        return ProviderResult(provider_id=response.headers.get("X-Message-Id", ""), status="sent")
+            detail = (
+                "no answer from SendGrid in time"
+                if exc.kind == "read-timeout"
+                else "connection lost after the request was sent"
+            )
+            raise OutcomeUnknownError(exc.kind, detail) from None
+        if reply.status >= 400:
+            raise classify_http_error(reply.status, reply.headers, reply.body)
+        return ProviderResult(provider_id=reply.headers.get("X-Message-Id", ""), status="sent")
 
     def close(self) -> None:
-        """Release pooled connections."""
-        self._client.close()
+        """Release kept connections."""
+        self._poster.close()
+
+
+class _Headers(Protocol):
+    def get(self, name: str, /) -> str | None: ...
 
 
 def classify_http_error(
-    status: int, headers: httpx.Headers | dict[str, str], body: bytes
+    status: int, headers: _Headers | Mapping[str, str], body: bytes
 ) -> PermanentError | RetryableError:
     """Map a SendGrid HTTP error response to our two kinds of failure."""
     detail = f"HTTP {status} from SendGrid{_error_summary(body)}"
@@ -174,8 +186,3 @@ def _error_summary(body: object) -> str:
     summary = "; ".join(message for message in messages if message)
     summary = _API_KEY.sub("[key]", _EMAIL_ADDRESS.sub("[address]", summary))
     return f": {summary[:200]}" if summary else ""
-
-
-def _reason(reason: object) -> str:
-    """A network failure's kind, without the message text that may carry a URL."""
-    return type(reason).__name__ if isinstance(reason, BaseException) else "network error"
