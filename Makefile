@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: demo test lint typecheck run bench install chromium clean
+.PHONY: demo test quick lint typecheck run bench install chromium clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -44,8 +44,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The whole suite: tests that run in-process go on both cores (pytest-xdist, a module per
+# worker, each worker with PostgreSQL databases of its own); the tests that start
+# workers, beat, Prism or Chromium, and time what they do, then run one at a time.
+IN_PROCESS := not worker and not browser and not prism
 test: $(STAMP) $(NODE_STAMP) lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile -m "$(IN_PROCESS)"
+	$(BIN)/pytest -m "not ($(IN_PROCESS))"
+
+# The inner loop while working: in-process tests on SQLite only, in parallel, without
+# the few that take seconds each (the demo's rehearsals, fuzzing, a 10,000-event post).
+quick: $(STAMP)
+	$(BIN)/pytest -n auto --dist loadfile -q -m "$(IN_PROCESS) and not slow" -k "not postgres"
 
 # Each benchmark measures its baseline in the same run and ends with a ratio line.
 bench: $(STAMP)

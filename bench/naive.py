@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.campaigns.sync import load_version
+from nurture.channel import Channel
 from nurture.clock import Clock, anchored_clock
 from nurture.config import get_settings
-from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
 from nurture.db import get_sessionmaker
 from nurture.leads.models import Lead, new_public_id

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from nurture.campaigns.definition import CampaignDefinition, load_campaign_dir
 from nurture.campaigns.models import Campaign as CampaignRow
 from nurture.campaigns.sync import sync_campaign
+from nurture.channel import Channel
 from nurture.clock import utcnow
 from nurture.config import get_settings
-from nurture.consent.models import Channel, ConsentAction, ConsentEvent
+from nurture.consent.models import ConsentAction, ConsentEvent
 from nurture.consent.wording import WORDING
 from nurture.db import make_engine
 from nurture.leads.models import Lead, new_public_id

@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session
 from bench.seed import Campaign, sync_seeded_campaign
 from nurture.booking.models import BookingStatus, DeskStatus
 from nurture.booking.service import EXIT_REASON
+from nurture.channel import Channel
 from nurture.clock import utcnow
 from nurture.config import get_settings
-from nurture.consent.models import Channel, ConsentAction
+from nurture.consent.models import ConsentAction
 from nurture.consent.wording import WORDING
 from nurture.leads.models import new_public_id
 from nurture.messages.models import MessageStatus

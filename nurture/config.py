@@ -13,9 +13,10 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from limits import parse as parse_rate
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nurture.hours import FrequencyCap, email_sending_hours, sms_sending_hours
 from nurture.resources import bundled_templates
 
 PLACEHOLDER_SECRETS = {"", "changethis", "change-me", "dev-secret-key", "secret"}
@@ -83,8 +84,14 @@ class Settings(BaseSettings):
 
     # Sending policy (see nurture/consent/policy.py). Florida and Oklahoma limit
     # telemarketing texts to 08:00-20:00 local; add states as counsel advises.
-    sms_quiet_hours: str = "08:00-21:00"
-    email_quiet_hours: str = ""
+    # The hours messages may go out, in the lead's local time (the older names
+    # SMS_QUIET_HOURS and EMAIL_QUIET_HOURS are still read).
+    sms_sending_hours: str = Field(
+        "08:00-21:00", validation_alias=AliasChoices("SMS_SENDING_HOURS", "SMS_QUIET_HOURS")
+    )
+    email_sending_hours: str = Field(
+        "", validation_alias=AliasChoices("EMAIL_SENDING_HOURS", "EMAIL_QUIET_HOURS")
+    )
     sms_state_hours: dict[str, str] = Field(
         default_factory=lambda: {"FL": "08:00-20:00", "OK": "08:00-20:00"}
     )
@@ -132,25 +139,19 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.data_dir / 'nurture.db'}"
         return self
 
-    @field_validator("sms_quiet_hours")
+    @field_validator("sms_sending_hours")
     @classmethod
     def _sms_hours_inside_the_law(cls, value: str) -> str:
-        from nurture.clinic.fields import sms_quiet_hours  # it imports the policy, which imports us
+        return sms_sending_hours(value)
 
-        return sms_quiet_hours(value)
-
-    @field_validator("email_quiet_hours")
+    @field_validator("email_sending_hours")
     @classmethod
     def _hours_parse(cls, value: str) -> str:
-        from nurture.clinic.fields import email_quiet_hours
-
-        return email_quiet_hours(value)
+        return email_sending_hours(value)
 
     @field_validator("sms_frequency_cap", "email_frequency_cap")
     @classmethod
     def _cap_parses(cls, value: str) -> str:
-        from nurture.consent.policy import FrequencyCap
-
         if value:
             FrequencyCap.parse(value)
         return value

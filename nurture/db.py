@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -11,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     MetaData,
+    String,
     any_,
     bindparam,
     create_engine,
@@ -27,6 +29,7 @@ from sqlalchemy.types import TypeDecorator
 from nurture.config import get_settings
 
 T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -55,6 +58,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class EnumText(TypeDecorator[E]):
+    """A StrEnum kept as its value in a plain VARCHAR and loaded back as the enum.
+
+    No database enum type, so a new status needs no migration; a value outside the
+    enum is refused when written and when read, so a typo never reaches a row.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):

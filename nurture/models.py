@@ -9,7 +9,7 @@ from nurture.db import Base
 from nurture.deliverability.models import ProviderEvent, SoftBounce
 from nurture.health.models import Heartbeat
 from nurture.leads.api_keys import ApiKey
-from nurture.leads.import_jobs import ImportJob, ImportRowProblem
+from nurture.leads.importing.jobs import ImportJob, ImportRowProblem
 from nurture.leads.models import Lead
 from nurture.messages.models import Message
 from nurture.replies.models import InboundMessage, InboxItem, SlotOffer

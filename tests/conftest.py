@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
@@ -26,6 +27,7 @@ from nurture.clock import ManualClock
 from nurture.config import Settings, get_settings
 from nurture.db import get_engine, get_sessionmaker, make_engine
 from nurture.migrate import upgrade
+from nurture.staff import passwords
 from nurture.web.app import create_app
 from nurture.web.deps import get_session_factory
 from tests.e2e.stack import flush_redis, redis_available, redis_url_for
@@ -36,6 +38,7 @@ from tests.support import (
     Database,
     need,
 )
+from workers.context import use_context
 
 
 @pytest.fixture(autouse=True)
@@ -54,6 +57,16 @@ def _no_outside_network(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(sock, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2id at argon2-cffi's cheapest parameters in this process: the same code and
+    hash format without 180 ms of CPU for every sign-in a test makes. The production
+    parameters have a test of their own (tests/staff/test_staff_accounts.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -82,6 +95,7 @@ def _clear_caches() -> None:
         get_engine().dispose()
     for cached in (get_settings, get_engine, get_sessionmaker):
         cached.cache_clear()
+    use_context(None)  # tasks run in this process build theirs from the new settings
 
 
 @pytest.fixture(scope="session")

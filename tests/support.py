@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,3 +65,12 @@ def tamper(signed: str) -> str:
     index = len(signed) - 5
     swapped = "A" if signed[index] != "A" else "B"
     return signed[:index] + swapped + signed[index + 1 :]
+
+
+def fresh_python(code: str) -> str:
+    """What `code` prints in a new interpreter run from the checkout: for what a process
+    of the product's own loads or does, free of this test process's imports and patches."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()

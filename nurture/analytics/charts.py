@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from nurture.analytics.funnel import CampaignResults
 from nurture.analytics.report import percent
-from nurture.consent.models import Channel
+from nurture.channel import Channel
 
 WIDTH = 680
 LABEL_WIDTH = 190  # room for the longest step key at 12px

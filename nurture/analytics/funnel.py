@@ -51,8 +51,8 @@ from nurture.campaigns.lifecycle import UnknownCampaign as UnknownCampaign  # ra
 from nurture.campaigns.lifecycle import find_campaign
 from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import load_version
+from nurture.channel import Channel
 from nurture.clock import utcnow
-from nurture.consent.models import Channel
 
 NOT_ATTRIBUTED = "(not attributed)"
 STAGES: tuple[tuple[str, str], ...] = (

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import ColumnElement, ScalarSelect, Select, Subquery, case, func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from nurture.consent.models import Channel
+from nurture.channel import Channel
 from nurture.deliverability.events import EventKind
 from nurture.deliverability.models import ProviderEvent
 from nurture.messages.models import Message, MessageStatus

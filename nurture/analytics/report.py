@@ -7,7 +7,7 @@ two places.
 from __future__ import annotations
 
 from nurture.analytics.funnel import CampaignResults, Stage, StepResult
-from nurture.consent.models import Channel
+from nurture.channel import Channel
 
 NOT_APPLICABLE = "n/a"
 FUNNEL_HEADERS = ("Stage", "Leads", "% of enrolled")

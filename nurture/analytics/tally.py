@@ -12,7 +12,16 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, func, literal_column, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Subquery,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from nurture.analytics.attribution import BOOKINGS, OPT_OUTS, REPLIES, first_events_by_step
@@ -93,7 +102,8 @@ def step_rows(campaign_id: int, period: Period) -> Select[Any]:
                 found.c.enrolled_hour,
                 # Replies, opt-outs and bookings no step took the credit for have no step.
                 func.coalesce(found.c.step_key, NOT_CREDITED).label("step_key"),
-                func.coalesce(found.c.channel, NOT_CREDITED).label("channel"),
+                # Plain text, not the Channel column's type: NOT_CREDITED is no channel.
+                func.coalesce(found.c.channel, NOT_CREDITED, type_=String).label("channel"),
                 *_padded(found, STEP_COUNTS),
             )
         )

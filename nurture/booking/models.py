@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base
+from nurture.db import Base, EnumText
 
 
 class BookingStatus(StrEnum):
@@ -61,7 +61,9 @@ class Booking(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(12), default=BookingStatus.REQUESTED)
+    status: Mapped[BookingStatus] = mapped_column(
+        EnumText(BookingStatus, 12), default=BookingStatus.REQUESTED
+    )
     source: Mapped[str] = mapped_column(String(40))
     starts_at: Mapped[datetime | None]
     ends_at: Mapped[datetime | None]

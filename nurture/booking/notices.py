@@ -19,15 +19,15 @@ from nurture.booking.calendar import Method, calendar_attachment
 from nurture.booking.display import when
 from nurture.booking.models import Booking
 from nurture.booking.wording import render_notice_email, render_notice_sms
+from nurture.channel import Channel
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent
-from nurture.consent.models import Channel
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
 from nurture.links import booking_url
 from nurture.messages.compose import display_phone
 from nurture.messages.render import Clinic
-from nurture.messages.transactional import EmailContent, cancel_pending, queue_email, queue_sms
+from nurture.messages.transactional import EmailContent, Notice, cancel_pending, queue_notice
 
 CONFIRMATION = "booking-confirmation"
 RESCHEDULED = "booking-rescheduled"
@@ -103,55 +103,39 @@ def _sms_allowed(session: Session, lead: Lead) -> bool:
     return bool(lead.phone) and current_consent(session, lead.id)[Channel.SMS]
 
 
-def _queue_lead_email(
-    session: Session,
-    settings: Settings,
-    booking: Booking,
-    lead: Lead,
-    notice: str,
-    variables: dict[str, Any],
-    *,
-    due_at: datetime,
-    now: datetime,
-    calendar: Method | None = None,
-) -> None:
-    rendered = render_notice_email(settings.templates_dir, TEMPLATE[notice], variables)
-    attachments = (
-        (calendar_attachment(settings, booking, lead, method=calendar, stamp=now),)
-        if calendar
-        else ()
-    )
-    queue_email(
-        session,
-        lead_id=lead.id,
-        kind=notice,
-        dedupe_key=notice_key(booking, notice, Channel.EMAIL),
-        content=EmailContent(rendered.subject, rendered.text, rendered.html, attachments),
-        due_at=due_at,
-        now=now,
-    )
+@dataclass(frozen=True, slots=True)
+class _LeadNotices:
+    """The notices about one booking that go to its lead, rendered from one set of values."""
 
+    session: Session
+    settings: Settings
+    booking: Booking
+    lead: Lead
+    variables: dict[str, Any]
+    now: datetime
 
-def _queue_lead_sms(
-    session: Session,
-    settings: Settings,
-    booking: Booking,
-    lead: Lead,
-    notice: str,
-    variables: dict[str, Any],
-    *,
-    due_at: datetime,
-    now: datetime,
-) -> None:
-    queue_sms(
-        session,
-        lead_id=lead.id,
-        kind=notice,
-        dedupe_key=notice_key(booking, notice, Channel.SMS),
-        body=render_notice_sms(settings.templates_dir, TEMPLATE[notice], variables),
-        due_at=due_at,
-        now=now,
-    )
+    def email(self, notice: str, due_at: datetime, calendar: Method | None = None) -> None:
+        settings, booking, lead = self.settings, self.booking, self.lead
+        rendered = render_notice_email(settings.templates_dir, TEMPLATE[notice], self.variables)
+        attachments = (
+            (calendar_attachment(settings, booking, lead, method=calendar, stamp=self.now),)
+            if calendar
+            else ()
+        )
+        queue_notice(
+            self.session,
+            Notice(lead.id, notice, notice_key(booking, notice, Channel.EMAIL), due_at),
+            EmailContent(rendered.subject, rendered.text, rendered.html, attachments),
+            self.now,
+        )
+
+    def sms(self, notice: str, due_at: datetime) -> None:
+        queue_notice(
+            self.session,
+            Notice(self.lead.id, notice, notice_key(self.booking, notice, Channel.SMS), due_at),
+            render_notice_sms(self.settings.templates_dir, TEMPLATE[notice], self.variables),
+            self.now,
+        )
 
 
 def queue_booked(
@@ -168,19 +152,15 @@ def queue_booked(
     lead = session.get_one(Lead, booking.lead_id)
     notice = RESCHEDULED if moved_from else CONFIRMATION
     variables = _lead_variables(settings, booking, lead, moved_from)
+    notices = _LeadNotices(session, settings, booking, lead, variables, now)
     sms = _sms_allowed(session, lead)
-    _queue_lead_email(
-        session, settings, booking, lead, notice, variables, due_at=now, now=now, calendar="REQUEST"
-    )
+    notices.email(notice, now, calendar="REQUEST")
     if sms:
-        _queue_lead_sms(session, settings, booking, lead, notice, variables, due_at=now, now=now)
+        notices.sms(notice, now)
     # Booked within a day of the screening: the confirmation that just went is the reminder.
     reminder_at = booking.starts_at - REMINDER_BEFORE
     if reminder_at > now:
-        queue_reminder = _queue_lead_sms if sms else _queue_lead_email
-        queue_reminder(
-            session, settings, booking, lead, REMINDER, variables, due_at=reminder_at, now=now
-        )
+        (notices.sms if sms else notices.email)(REMINDER, reminder_at)
     queue_front_desk(
         session, settings, booking, "moved" if moved_from else "booked", now, moved_from=moved_from
     )
@@ -191,21 +171,10 @@ def queue_cancelled(session: Session, settings: Settings, booking: Booking, now:
     lead = session.get_one(Lead, booking.lead_id)
     if booking.starts_at is not None:
         variables = _lead_variables(settings, booking, lead, None)
-        _queue_lead_email(
-            session,
-            settings,
-            booking,
-            lead,
-            CANCELLATION,
-            variables,
-            due_at=now,
-            now=now,
-            calendar="CANCEL",
-        )
+        notices = _LeadNotices(session, settings, booking, lead, variables, now)
+        notices.email(CANCELLATION, now, calendar="CANCEL")
         if _sms_allowed(session, lead):
-            _queue_lead_sms(
-                session, settings, booking, lead, CANCELLATION, variables, due_at=now, now=now
-            )
+            notices.sms(CANCELLATION, now)
     queue_front_desk(session, settings, booking, "cancelled", now)
 
 
@@ -247,14 +216,11 @@ def queue_front_desk(
         "old_when": when(moved_from, zone) if moved_from else None,
     }
     rendered = render_notice_email(settings.templates_dir, TEMPLATE[FRONT_DESK], variables)
-    queue_email(
+    queue_notice(
         session,
-        lead_id=lead.id,
-        kind=FRONT_DESK,
-        dedupe_key=notice_key(booking, f"front-desk-{event}"),
-        content=AddressedEmailContent(
+        Notice(lead.id, FRONT_DESK, notice_key(booking, f"front-desk-{event}"), now),
+        AddressedEmailContent(
             rendered.subject, rendered.text, rendered.html, to=settings.front_desk_email
         ),
-        due_at=now,
-        now=now,
+        now,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nurture.booking import notices
@@ -17,7 +17,8 @@ from nurture.booking.availability import load_availability
 from nurture.booking.models import Booking, BookingStatus, DeskStatus
 from nurture.booking.slots import check_bookable, free_seat, take_seat
 from nurture.config import Settings
-from nurture.messages.models import Message, MessageKind, MessageStatus
+from nurture.messages.models import Message, MessageKind
+from nurture.sequences.ending import end_enrollments
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
 EXIT_REASON = "exit goal reached: screening booked"
@@ -42,28 +43,15 @@ def upcoming_booking(session: Session, lead_id: int) -> Booking | None:
 
 def end_sequences(session: Session, lead_id: int, now: datetime) -> None:
     """The exit goal: end the lead's active sequences and skip their unsent steps."""
-    session.execute(
-        update(Enrollment)
-        .where(Enrollment.lead_id == lead_id, Enrollment.status == EnrollmentStatus.ACTIVE)
-        .values(
-            status=EnrollmentStatus.EXITED,
-            next_step_key=None,
-            next_due_at=None,
-            ended_at=now,
-            end_reason=EXIT_REASON,
-        )
-    )
-    # Campaign messages written but not handed off are skipped here; the gate checks the
-    # booking again at send time for any a worker has already claimed. Notices (replies,
-    # this booking's own confirmation) are not campaign steps and must still go out.
-    session.execute(
-        update(Message)
-        .where(
-            Message.lead_id == lead_id,
-            Message.kind == MessageKind.CAMPAIGN,
-            Message.status.in_([MessageStatus.QUEUED, MessageStatus.HELD]),
-        )
-        .values(status=MessageStatus.SKIPPED, reason=EXIT_REASON, updated_at=now)
+    # Every campaign message of the lead is skipped, a paused sequence's too; the gate
+    # checks the booking again at send time for any a worker has already claimed. Notices
+    # (replies, this booking's own confirmation) are not campaign steps and still go out.
+    end_enrollments(
+        session,
+        [Enrollment.lead_id == lead_id, Enrollment.status == EnrollmentStatus.ACTIVE],
+        EXIT_REASON,
+        now,
+        messages=[Message.lead_id == lead_id, Message.kind == MessageKind.CAMPAIGN],
     )
 
 

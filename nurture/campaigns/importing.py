@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nurture.campaigns.archive import unpack_campaign
+from nurture.campaigns.check import check_campaign
 from nurture.campaigns.definition import CampaignDefinition, CampaignFileError
 from nurture.campaigns.editing.migration import move_enrollments_to_version
 from nurture.campaigns.models import Campaign, CampaignStatus
@@ -23,7 +24,6 @@ from nurture.campaigns.sync import sync_campaign
 from nurture.campaigns.validate import Finding
 from nurture.config import Settings
 from nurture.consent.policy import SendingPolicy
-from nurture.runtime.prepare import check_campaign
 from nurture.staff.service import Actor, record_audit
 from nurture.text import counted
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nurture.campaigns.models import Campaign, CampaignStatus
-from nurture.messages.models import Message, MessageKind, MessageStatus
-from nurture.sequences.models import Enrollment, EnrollmentStatus
+from nurture.messages.models import Message, MessageKind
+from nurture.sequences.ending import end_enrollments
+from nurture.sequences.models import LIVE_ENROLLMENTS, Enrollment
 from nurture.staff.service import Actor, record_audit
 
 ARCHIVED_REASON = "campaign archived"
-LIVE_ENROLLMENTS = (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)
 
 # The whole state machine; archived is final.
 MOVES: dict[CampaignStatus, frozenset[CampaignStatus]] = {
@@ -84,29 +84,14 @@ def enrollments_archive_would_end(session: Session, campaign_id: int) -> int:
 
 
 def _archive(session: Session, campaign_id: int, now: datetime) -> tuple[int, int]:
-    ended = session.execute(
-        update(Enrollment)
-        .where(Enrollment.campaign_id == campaign_id, Enrollment.status.in_(LIVE_ENROLLMENTS))
-        .values(
-            status=EnrollmentStatus.EXITED,
-            next_step_key=None,
-            next_due_at=None,
-            ended_at=now,
-            end_reason=ARCHIVED_REASON,
-        )
+    ended = end_enrollments(
+        session,
+        [Enrollment.campaign_id == campaign_id, Enrollment.status.in_(LIVE_ENROLLMENTS)],
+        ARCHIVED_REASON,
+        now,
+        messages=[Message.campaign_id == campaign_id, Message.kind == MessageKind.CAMPAIGN],
     )
-    # Invariant 2: what was written and waiting ends skipped, saying why. A message a
-    # worker already holds is skipped by the gate, which sees the exited enrollment.
-    skipped = session.execute(
-        update(Message)
-        .where(
-            Message.campaign_id == campaign_id,
-            Message.kind == MessageKind.CAMPAIGN,
-            Message.status.in_((MessageStatus.QUEUED, MessageStatus.HELD)),
-        )
-        .values(status=MessageStatus.SKIPPED, reason=ARCHIVED_REASON, updated_at=now)
-    )
-    return ended.rowcount, skipped.rowcount  # type: ignore[attr-defined]
+    return len(ended.enrollments), len(ended.messages)
 
 
 def change_status(

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base
+from nurture.db import Base, EnumText
 
 
 class CampaignStatus(StrEnum):
@@ -26,7 +26,9 @@ class Campaign(Base):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     article_slug: Mapped[str | None] = mapped_column(String(120), index=True)
-    status: Mapped[str] = mapped_column(String(12), default=CampaignStatus.ACTIVE)
+    status: Mapped[CampaignStatus] = mapped_column(
+        EnumText(CampaignStatus, 12), default=CampaignStatus.ACTIVE
+    )
     # Not a foreign key: the two tables point at each other, and the version row is
     # always written first in the same transaction (see campaigns.sync).
     current_version_id: Mapped[int | None]

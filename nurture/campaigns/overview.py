@@ -18,11 +18,11 @@ from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.models import Campaign, CampaignVersion
 from nurture.campaigns.preview import headline
 from nurture.campaigns.spec import StepSpec
-from nurture.cli.plan import describe_window
 from nurture.config import Settings
 from nurture.consent.policy import SendingPolicy
 from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.sequences.models import Enrollment, EnrollmentStatus
+from nurture.sequences.timing import describe_window
 
 SENT_STATUSES = (MessageStatus.SENT, MessageStatus.DELIVERED)
 

@@ -13,8 +13,8 @@ from jinja2 import Environment, TemplateSyntaxError, meta
 
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.spec import StepSpec
+from nurture.channel import Channel
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.leads.models import Lead
 from nurture.messages.compose import message_context
 from nurture.messages.render import (

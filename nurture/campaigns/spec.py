@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from nurture.consent.models import Channel
-from nurture.sequences.schedule import SMS_QUIET_HOURS, SendWindow
+from nurture.channel import Channel
+from nurture.hours import SMS_LEGAL_HOURS, SendWindow
 
 DELAY_PATTERN = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?$")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -83,7 +83,7 @@ class StepSpec(_Strict):
         """Every window this step must fall in: its own, plus quiet hours for SMS."""
         windows = [self.window.window()] if self.window else []
         if self.channel is Channel.SMS:
-            windows.append(SMS_QUIET_HOURS)
+            windows.append(SMS_LEGAL_HOURS)
         return windows
 
 

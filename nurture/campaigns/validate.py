@@ -8,7 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, TemplateSyntaxError, meta
 
 from nurture.campaigns.definition import CampaignDefinition
-from nurture.consent.models import Channel
+from nurture.channel import Channel
 from nurture.messages.render import (
     TEMPLATE_VARIABLES,
     Clinic,

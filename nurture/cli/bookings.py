@@ -21,8 +21,9 @@ from nurture.booking.availability import (
 from nurture.booking.models import Booking, BookingStatus
 from nurture.booking.service import UnknownBooking, bookings_on, cancel_booking
 from nurture.cli.context import cli_clock, clinic_settings, needs_database, sessions
-from nurture.cli.output import console, fail, local_time
+from nurture.cli.output import console, fail
 from nurture.leads.models import Lead
+from nurture.text import local_time
 
 app = typer.Typer(help="Screening bookings and availability.", no_args_is_help=True)
 availability_app = typer.Typer(help="When screenings can be booked.", no_args_is_help=True)

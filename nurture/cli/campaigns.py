@@ -13,6 +13,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from nurture.campaigns.archive import MAX_ARCHIVE_BYTES
+from nurture.campaigns.check import CampaignCheck, check_campaign, sync_checked
 from nurture.campaigns.definition import CampaignDefinition, campaign_dirs
 from nurture.campaigns.exchange import FolderExists, write_folder
 from nurture.campaigns.importing import ImportRefused, import_folder, import_zip
@@ -26,12 +27,11 @@ from nurture.campaigns.models import Campaign, CampaignStatus, CampaignVersion
 from nurture.campaigns.spec import StepSpec
 from nurture.campaigns.sync import load_version
 from nurture.campaigns.validate import sample_context
+from nurture.channel import Channel
 from nurture.cli.context import cli_actor, cli_clock, clinic_settings, needs_database, sessions
-from nurture.cli.output import console, fail, local_time
-from nurture.cli.plan import plan_steps
+from nurture.cli.output import console, fail
 from nurture.cli.tables import entry
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
 from nurture.leads.submission import normalise_phone
 from nurture.leads.zone import valid_zone
@@ -44,8 +44,9 @@ from nurture.messages.render import (
     render_sms,
 )
 from nurture.messages.segments import count_segments
-from nurture.runtime.prepare import CampaignCheck, check_campaign, sync_checked
 from nurture.sequences.models import Enrollment, EnrollmentStatus
+from nurture.sequences.timing import plan_steps
+from nurture.text import local_time
 
 app = typer.Typer(help="Campaign folders: validate, sync, preview, timeline.", no_args_is_help=True)
 
@@ -314,7 +315,7 @@ def list_campaigns() -> None:
                 campaign.status,
                 str(version.number if version else "-"),
                 str(sum(counts.values())),
-                str(counts.get(EnrollmentStatus.ACTIVE.value, 0)),
+                str(counts.get(EnrollmentStatus.ACTIVE, 0)),
                 state,
             )
     for slug in sorted(on_disk):

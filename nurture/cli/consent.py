@@ -11,8 +11,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from nurture.cli.context import clinic_settings, needs_database, sessions
-from nurture.cli.output import console, fail, local_time
+from nurture.cli.output import console, fail
 from nurture.consent.audit import UnknownContact, consent_report, find_by_contact, write_ledger_csv
+from nurture.text import local_time
 
 app = typer.Typer(help="The consent ledger: show one lead, export all.", no_args_is_help=True)
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.cli.output import fail
-from nurture.clinic.profile import current_settings
+from nurture.clinic.profile import read_effective_settings
 from nurture.clock import Clock, anchored_clock
 from nurture.config import Settings, get_settings
 from nurture.db import get_sessionmaker
@@ -43,7 +43,7 @@ def clinic_settings() -> Settings:
     """
     base = load_settings()
     try:
-        return current_settings(get_sessionmaker(), base)
+        return read_effective_settings(get_sessionmaker(), base)
     except (OperationalError, ProgrammingError):
         return base
 

@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 
 from nurture.cli.context import load_settings, needs_database
 from nurture.cli.output import console
-from nurture.runtime.prepare import migrate
+from nurture.migrate import migrate
 
 app = typer.Typer(help="The database schema.", no_args_is_help=True)
 

@@ -16,12 +16,9 @@ from rich.text import Text
 
 from nurture.campaigns.spec import parse_delay
 from nurture.cli.context import load_settings
-from nurture.cli.output import console, fail, local_time
-from nurture.cli.tables import entry, timeline_view
-from nurture.clock import utcnow
-from nurture.config import Settings
-from nurture.runtime.aftermath import Aftermath, NoticeRecord
-from nurture.runtime.rehearsal import (
+from nurture.cli.output import console, fail
+from nurture.cli.runtime.aftermath import Aftermath, NoticeRecord
+from nurture.cli.runtime.rehearsal import (
     DEMO_CAMPAIGN,
     DEMO_LEADS,
     RehearsalError,
@@ -29,7 +26,11 @@ from nurture.runtime.rehearsal import (
     RehearsedLead,
     rehearse,
 )
-from nurture.runtime.texting import SMS_WEBHOOK
+from nurture.cli.runtime.texting import SMS_WEBHOOK
+from nurture.cli.tables import entry, timeline_view
+from nurture.clock import utcnow
+from nurture.config import Settings
+from nurture.text import local_time
 
 START_HOUR = 9
 # The conversation's columns: "Sat 14 Nov 11:00 CST" and the speaker's name.

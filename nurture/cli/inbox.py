@@ -10,10 +10,11 @@ from rich.table import Table
 from sqlalchemy import select
 
 from nurture.cli.context import cli_clock, clinic_settings, needs_database, sessions
-from nurture.cli.output import console, fail, local_time
+from nurture.cli.output import console, fail
 from nurture.leads.models import Lead
 from nurture.replies.inbox import UnknownInboxItem, resolve_inbox_item
 from nurture.replies.models import InboundMessage, InboxItem, InboxStatus
+from nurture.text import local_time
 
 app = typer.Typer(help="The staff inbox: list open replies, resolve them.", no_args_is_help=True)
 

@@ -13,7 +13,7 @@ from rich.table import Table
 from nurture.cli.context import cli_actor, cli_clock, clinic_settings, needs_database, sessions
 from nurture.cli.output import console, fail
 from nurture.leads.capture import CampaignRefused, active_campaign
-from nurture.leads.import_file import (
+from nurture.leads.importing.csv_file import (
     FIELDS,
     CsvProblem,
     apply_overrides,
@@ -21,7 +21,7 @@ from nurture.leads.import_file import (
     mapping_problems,
     read_csv,
 )
-from nurture.leads.importing import (
+from nurture.leads.importing.run import (
     ImportCounts,
     ImportOrigin,
     LeadImporter,

@@ -16,7 +16,7 @@ from nurture.booking.models import BookingStatus
 from nurture.booking.service import book_screening
 from nurture.cli.context import cli_clock, clinic_settings, needs_database, sessions
 from nurture.cli.lead_import import import_leads
-from nurture.cli.output import console, fail, local_time
+from nurture.cli.output import console, fail
 from nurture.cli.tables import timeline_view
 from nurture.consent.ledger import Evidence
 from nurture.consent.policy import SendingPolicy
@@ -34,8 +34,9 @@ from nurture.leads.export import write_leads_csv
 from nurture.leads.search import parse_filter
 from nurture.leads.submission import ConsentChoice, LeadSubmission
 from nurture.leads.zone import lead_zone
-from nurture.messages.models import Message, MessageKind, MessageStatus
+from nurture.messages.models import WAITING_STATUSES, Message, MessageKind
 from nurture.sequences.models import Enrollment, EnrollmentStatus
+from nurture.text import local_time
 
 app = typer.Typer(help="Leads: add, list, show, book, import, export.", no_args_is_help=True)
 app.command("import")(import_leads)
@@ -199,7 +200,7 @@ def book(email: Annotated[str, typer.Argument(help="The lead's email address.")]
                 select(func.count(Message.id)).where(
                     Message.lead_id == lead.id,
                     Message.kind == MessageKind.CAMPAIGN,
-                    Message.status.in_([MessageStatus.QUEUED, MessageStatus.HELD]),
+                    Message.status.in_(WAITING_STATUSES),
                 )
             )
             or 0

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import NoReturn
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -32,9 +30,3 @@ def fail(message: str) -> NoReturn:
     """Print a user error in red on stderr and exit with status 1."""
     Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(1)
-
-
-def local_time(moment: datetime, zone: ZoneInfo) -> str:
-    """'Mon 2 Nov 09:00 CST': the reader's calendar, with the zone's abbreviation."""
-    local = moment.astimezone(zone)
-    return f"{local:%a} {local.day} {local:%b %H:%M %Z}"

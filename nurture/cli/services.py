@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from nurture.campaigns.check import check_campaign, sync_checked
 from nurture.campaigns.definition import campaign_dirs
 from nurture.cli.context import cli_clock, load_settings, needs_database, sessions
 from nurture.cli.output import console, fail
 from nurture.config import Settings
-from nurture.runtime.prepare import check_campaign, migrate, sync_checked
+from nurture.migrate import migrate
 from nurture.telemetry.logs import configure_logging, logging_config
 
 WEB_APP = "nurture.web.app:create_app"
@@ -139,14 +140,14 @@ def run(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     prepare_embedded(settings)
     import uvicorn
 
-    from nurture.runtime.threads import embedded_beat, embedded_worker, use_memory_broker
-    from workers import tasks
+    from nurture.cli.runtime.threads import embedded_beat, embedded_worker, use_memory_broker
     from workers.celery_app import app
+    from workers.context import use_context
 
     # Celery logs a failing task to a NullHandler unless logging is set up.
     configure_logging(settings.logs_as_json, "WARNING")
     use_memory_broker(app, polling_interval=0.1)
-    tasks.use_clock(None)  # the configured clock, with caches built from these settings
+    use_context(None)  # the next task builds its context from these settings
     config = uvicorn.Config(WEB_APP, factory=True, host=host, port=port, log_config=None)
     server = uvicorn.Server(config)
     out = console()

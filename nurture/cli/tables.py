@@ -11,8 +11,9 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.text import Text
 
-from nurture.cli.output import STATUS_STYLE, local_time
+from nurture.cli.output import STATUS_STYLE
 from nurture.leads.admin import CampaignTimeline
+from nurture.text import local_time
 
 SMS_PREVIEW_CHARS = 60
 DETAIL_INDENT = 8

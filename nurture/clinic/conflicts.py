@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from nurture.campaigns.models import Campaign, CampaignStatus, CampaignVersion
 from nurture.campaigns.sync import load_version
-from nurture.consent.models import Channel
+from nurture.channel import Channel
 from nurture.consent.policy import SendingPolicy
+from nurture.hours import SendWindow
 from nurture.sequences.models import Enrollment
-from nurture.sequences.schedule import SendWindow
 
 
 def _never_open(windows: Iterable[SendWindow]) -> bool:
@@ -43,7 +43,7 @@ def _versions_in_use(session: Session) -> list[tuple[str, int]]:
     return [(slug, version_id) for slug, version_id in rows]
 
 
-def quiet_hours_conflicts(session: Session, policy: SendingPolicy) -> list[tuple[Channel, str]]:
+def sending_hours_conflicts(session: Session, policy: SendingPolicy) -> list[tuple[Channel, str]]:
     """Each step `policy` would leave with no time to send, as (channel, description)."""
     problems: list[tuple[Channel, str]] = []
     for slug, version_id in _versions_in_use(session):

@@ -1,8 +1,8 @@
 """Checking each clinic setting as staff type it; every error says what is wrong with it.
 
 Each function takes the typed text and returns the value as it is stored, or raises
-ValueError. The SMS quiet hours may only narrow the legal window the campaigns are
-validated against (nurture.sequences.schedule.SMS_QUIET_HOURS), never widen it.
+ValueError. The sending hours are checked by nurture.hours (the settings object uses
+the same checks): SMS hours may only narrow the legal window, never widen it.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from nurture.consent.policy import parse_hours
-from nurture.sequences.schedule import SMS_QUIET_HOURS, SendWindow
+from nurture.hours import email_sending_hours, sms_sending_hours
 
 NAME_MAX = 100
 ADDRESS_MAX = 300
@@ -81,26 +80,11 @@ def clinic_timezone(value: str) -> str:
     return name
 
 
-def _hours(value: str) -> SendWindow:
-    try:
-        return parse_hours(value)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("'", "")) from None
-
-
-def sms_quiet_hours(value: str) -> str:
-    """When texts may go, local time: inside the legal 08:00-21:00 window, never wider."""
-    if not value.strip():
-        raise ValueError(f"texts need a window; the widest allowed is {SMS_QUIET_HOURS.label()}")
-    window = _hours(value)
-    if window.start < SMS_QUIET_HOURS.start or window.end > SMS_QUIET_HOURS.end:
-        raise ValueError(
-            f"{window.label()} reaches outside {SMS_QUIET_HOURS.label()}, "
-            "the hours the law allows texts"
-        )
-    return window.label()
-
-
-def email_quiet_hours(value: str) -> str:
-    """When emails may go, local time; empty means at any hour."""
-    return _hours(value).label() if value.strip() else ""
+__all__ = [
+    "clinic_address",
+    "clinic_name",
+    "clinic_phone",
+    "clinic_timezone",
+    "email_sending_hours",
+    "sms_sending_hours",
+]

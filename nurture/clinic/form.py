@@ -19,10 +19,10 @@ from nurture.booking.availability import (
     Weekday,
     parse_availability,
 )
-from nurture.clinic.conflicts import quiet_hours_conflicts
+from nurture.channel import Channel
+from nurture.clinic.conflicts import sending_hours_conflicts
 from nurture.clinic.profile import CHECKS
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
 
 LABELS = {
@@ -30,11 +30,11 @@ LABELS = {
     "clinic_address": "Address",
     "clinic_phone": "Phone",
     "clinic_timezone": "Time zone",
-    "sms_quiet_hours": "SMS quiet hours",
-    "email_quiet_hours": "Email quiet hours",
+    "sms_sending_hours": "SMS quiet hours",
+    "email_sending_hours": "Email quiet hours",
     **{f"hours_{day}": f"{day.capitalize()} screening hours" for day in WEEKDAYS},
 }
-QUIET_FIELDS = {Channel.SMS: "sms_quiet_hours", Channel.EMAIL: "email_quiet_hours"}
+QUIET_FIELDS = {Channel.SMS: "sms_sending_hours", Channel.EMAIL: "email_sending_hours"}
 FIELD_LIMIT = 1000
 
 
@@ -128,9 +128,9 @@ def check_form(
             old, new = _day_text(availability, day), _day_text(new_hours, day)
             if old != new:
                 result.changes[f"screening_hours.{day}"] = {"old": old, "new": new}
-    if {"sms_quiet_hours", "email_quiet_hours"} & result.profile.keys():
+    if {"sms_sending_hours", "email_sending_hours"} & result.profile.keys():
         policy = SendingPolicy.from_settings(current.model_copy(update=result.profile))
-        for channel, text in quiet_hours_conflicts(session, policy):
+        for channel, text in sending_hours_conflicts(session, policy):
             name = QUIET_FIELDS[channel]
             result.problems[name] = "; ".join(filter(None, (result.problems.get(name), text)))
     return result

@@ -25,9 +25,13 @@ CHECKS = {
     "clinic_address": fields.clinic_address,
     "clinic_phone": fields.clinic_phone,
     "clinic_timezone": fields.clinic_timezone,
-    "sms_quiet_hours": fields.sms_quiet_hours,
-    "email_quiet_hours": fields.email_quiet_hours,
+    "sms_sending_hours": fields.sms_sending_hours,
+    "email_sending_hours": fields.email_sending_hours,
 }
+
+
+# Saved under their earlier names before the allowed hours were called sending hours.
+FORMER_NAMES = {"sms_sending_hours": "sms_quiet_hours", "email_sending_hours": "email_quiet_hours"}
 
 
 def _valid(saved: Mapping[str, Any]) -> dict[str, str]:
@@ -35,7 +39,7 @@ def _valid(saved: Mapping[str, Any]) -> dict[str, str]:
     # back to the environment's instead of breaking every page and every send.
     overrides: dict[str, str] = {}
     for name, check in CHECKS.items():
-        value = saved.get(name)
+        value = saved.get(name, saved.get(FORMER_NAMES.get(name, "")))
         if isinstance(value, str):
             try:
                 overrides[name] = check(value)
@@ -56,8 +60,8 @@ def effective_settings(session: Session, base: Settings) -> Settings:
     return base.model_copy(update=overrides) if overrides else base
 
 
-def current_settings(factory: sessionmaker[Session], base: Settings) -> Settings:
-    """The effective settings read in a short session of their own (for workers)."""
+def read_effective_settings(factory: sessionmaker[Session], base: Settings) -> Settings:
+    """`effective_settings` read in a short session of their own (workers, the CLI)."""
     with factory() as session:
         return effective_settings(session, base)
 

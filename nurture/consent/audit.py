@@ -11,8 +11,9 @@ from typing import TextIO
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from nurture.channel import Channel
 from nurture.consent.ledger import current_consent
-from nurture.consent.models import Channel, ConsentEvent, Suppression
+from nurture.consent.models import ConsentEvent, Suppression
 from nurture.leads.models import Lead
 from nurture.leads.submission import normalise_email, normalise_phone
 

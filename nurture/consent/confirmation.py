@@ -16,15 +16,15 @@ from sqlalchemy.orm import Session
 from nurture.booking.wording import render_notice_email
 from nurture.campaigns.models import Campaign
 from nurture.campaigns.sync import load_version
+from nurture.channel import Channel
 from nurture.config import Settings
 from nurture.consent.ledger import Evidence, current_consent, grant
-from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
 from nurture.leads.articles import Article
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
 from nurture.links import InvalidToken, confirm_url, read_token
-from nurture.messages.transactional import EmailContent, queue_email
+from nurture.messages.transactional import EmailContent, Notice, queue_notice
 from nurture.sequences.enroll import start
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
@@ -56,14 +56,11 @@ def queue_confirmation(
         },
     }
     rendered = render_notice_email(settings.templates_dir, "confirm", variables, folder="consent")
-    queue_email(
+    queue_notice(
         session,
-        lead_id=lead.id,
-        kind=NOTICE,
-        dedupe_key=f"{NOTICE}:{lead.id}:{campaign_slug}:{now:%Y-%m-%d}",
-        content=EmailContent(rendered.subject, rendered.text, rendered.html),
-        due_at=now,
-        now=now,
+        Notice(lead.id, NOTICE, f"{NOTICE}:{lead.id}:{campaign_slug}:{now:%Y-%m-%d}", now),
+        EmailContent(rendered.subject, rendered.text, rendered.html),
+        now,
     )
 
 

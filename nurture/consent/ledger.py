@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import ScalarSelect, SQLColumnExpression, select
 from sqlalchemy.orm import Session
 
-from nurture.consent.models import Channel, ConsentAction, ConsentEvent, Suppression
+from nurture.channel import Channel
+from nurture.consent.models import ConsentAction, ConsentEvent, Suppression
 from nurture.consent.wording import WORDING
 from nurture.db import upsert_insert
 
@@ -32,34 +33,33 @@ def grant(
 ) -> ConsentEvent:
     """Record an explicit opt-in, with the exact wording the person agreed to."""
     wording = WORDING[channel]
-    event = ConsentEvent(
-        lead_id=lead_id,
-        channel=channel,
-        action=ConsentAction.GRANTED,
-        wording_version=wording.version,
-        wording=wording.text(clinic_name),
-        source=evidence.source,
-        ip=evidence.ip,
-        user_agent=(evidence.user_agent or "")[:400] or None,
-        occurred_at=now,
+    return _record(
+        session,
+        ConsentEvent(
+            lead_id=lead_id,
+            channel=channel,
+            action=ConsentAction.GRANTED,
+            wording_version=wording.version,
+            wording=wording.text(clinic_name),
+        ),
+        evidence,
+        now,
     )
-    session.add(event)
-    return event
 
 
 def revoke(
     session: Session, lead_id: int, channel: Channel, evidence: Evidence, now: datetime
 ) -> ConsentEvent:
     """Record an opt-out; it is in force from this moment for every queued message."""
-    event = ConsentEvent(
-        lead_id=lead_id,
-        channel=channel,
-        action=ConsentAction.REVOKED,
-        source=evidence.source,
-        ip=evidence.ip,
-        user_agent=(evidence.user_agent or "")[:400] or None,
-        occurred_at=now,
-    )
+    event = ConsentEvent(lead_id=lead_id, channel=channel, action=ConsentAction.REVOKED)
+    return _record(session, event, evidence, now)
+
+
+def _record(
+    session: Session, event: ConsentEvent, evidence: Evidence, now: datetime
+) -> ConsentEvent:
+    event.source, event.ip, event.occurred_at = evidence.source, evidence.ip, now
+    event.user_agent = (evidence.user_agent or "")[:400] or None
     session.add(event)
     return event
 

@@ -8,12 +8,8 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base
-
-
-class Channel(StrEnum):
-    EMAIL = "email"
-    SMS = "sms"
+from nurture.channel import Channel
+from nurture.db import Base, EnumText
 
 
 class ConsentAction(StrEnum):
@@ -33,8 +29,8 @@ class ConsentEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
-    channel: Mapped[str] = mapped_column(String(10))
-    action: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 10))
+    action: Mapped[ConsentAction] = mapped_column(EnumText(ConsentAction, 10))
     wording_version: Mapped[str | None] = mapped_column(String(40))
     wording: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(100))

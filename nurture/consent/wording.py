@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nurture.consent.models import Channel
+from nurture.channel import Channel
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from nurture.channel import Channel
 from nurture.config import Settings
 from nurture.consent.ledger import normalise_address
-from nurture.consent.models import Channel
 from nurture.deliverability.claim import claim_events
 from nurture.deliverability.effects import (
     SENDGRID_UNSUBSCRIBE,

@@ -16,8 +16,10 @@ from typing import TypeVar, cast
 from sqlalchemy import Integer, String, Table, delete, func, select
 from sqlalchemy.orm import Session
 
-from nurture.consent.ledger import Evidence, grant, revoke
-from nurture.consent.models import Channel, ConsentAction, ConsentEvent, Suppression
+from nurture.channel import Channel
+from nurture.consent.ledger import Evidence, grant
+from nurture.consent.models import ConsentAction, ConsentEvent, Suppression
+from nurture.consent.opt_out import OptOut, opt_out
 from nurture.db import UTCDateTime, upsert_insert
 from nurture.deliverability.bulk import Columns, update_many
 from nurture.deliverability.models import SoftBounce
@@ -171,8 +173,9 @@ class Effects:
 
     def revoke_email(self, lead_id: int, source: str) -> None:
         """Record an email opt-out, unless email consent is already off."""
-        if self.consent.get(lead_id, False):
-            revoke(self.session, lead_id, Channel.EMAIL, Evidence(source), self.now)
+        latest = {lead_id: ConsentAction.GRANTED if self.consent.get(lead_id) else None}
+        request = OptOut(Channel.EMAIL, Evidence(source))
+        if opt_out(self.session, [lead_id], request, self.now, latest=latest):
             self.consent[lead_id] = False
 
     def grant_email(self, lead_id: int, source: str) -> None:

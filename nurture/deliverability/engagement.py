@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from nurture.consent.models import Channel
+from nurture.channel import Channel
 from nurture.messages.models import Message, MessageStatus
 
 

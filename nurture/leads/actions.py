@@ -9,18 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nurture.campaigns.models import Campaign
-from nurture.consent.ledger import Evidence, current_consent, revoke
-from nurture.consent.models import Channel
-from nurture.messages.models import Message, MessageKind, MessageStatus
+from nurture.channel import Channel
+from nurture.consent.ledger import Evidence
+from nurture.consent.opt_out import OptOut, Skip
+from nurture.consent.opt_out import opt_out as revoke_consent
 from nurture.replies.inbox import pause_sequences, resume_sequences
-from nurture.sequences.models import Enrollment, EnrollmentStatus
+from nurture.sequences.ending import end_enrollments
+from nurture.sequences.models import LIVE_ENROLLMENTS, Enrollment
 
 REMOVED_REASON = "removed by staff"
-WAITING = (MessageStatus.QUEUED, MessageStatus.HELD)
 
 
 def staff_source(staff_email: str) -> str:
@@ -36,24 +37,13 @@ def opt_out(
     The gate refuses the channel at send time from now on; the lead's waiting campaign
     messages on it are skipped at once too, so the page shows why they will not go.
     """
-    if not current_consent(session, lead_id)[channel]:
-        return False
-    revoke(session, lead_id, channel, Evidence(source=staff_source(staff_email)), now)
-    session.execute(
-        update(Message)
-        .where(
-            Message.lead_id == lead_id,
-            Message.channel == channel,
-            Message.kind == MessageKind.CAMPAIGN,
-            Message.status.in_(WAITING),
-        )
-        .values(
-            status=MessageStatus.SKIPPED,
-            reason=f"{channel.value} consent revoked by staff",
-            updated_at=now,
-        )
+    request = OptOut(
+        channel,
+        Evidence(source=staff_source(staff_email)),
+        Skip.CAMPAIGN,
+        f"{channel.value} consent revoked by staff",
     )
-    return True
+    return bool(revoke_consent(session, [lead_id], request, now))
 
 
 def pause(session: Session, lead_id: int) -> int:
@@ -78,27 +68,20 @@ def remove_from_campaign(session: Session, lead_id: int, campaign_slug: str, now
 
     Its waiting messages are skipped with the reason, so nothing due is lost silently.
     """
-    enrollment = session.scalars(
-        select(Enrollment)
+    enrollment_id = session.scalars(
+        select(Enrollment.id)
         .join(Campaign, Campaign.id == Enrollment.campaign_id)
         .where(Enrollment.lead_id == lead_id, Campaign.slug == campaign_slug)
         .with_for_update(of=Enrollment)
     ).one_or_none()
-    if enrollment is None:
+    if enrollment_id is None:
         raise NotEnrolled(f"the lead is not enrolled in {campaign_slug!r}")
-    if enrollment.status in (EnrollmentStatus.COMPLETED, EnrollmentStatus.EXITED):
-        return False
-    enrollment.status = EnrollmentStatus.EXITED
-    enrollment.next_step_key, enrollment.next_due_at = None, None
-    enrollment.ended_at, enrollment.end_reason = now, REMOVED_REASON
-    session.execute(
-        update(Message)
-        .where(Message.enrollment_id == enrollment.id, Message.status.in_(WAITING))
+    ended = end_enrollments(
+        session,
+        [Enrollment.id == enrollment_id, Enrollment.status.in_(LIVE_ENROLLMENTS)],
+        REMOVED_REASON,
+        now,
         # The gate's own words, for any message a worker had already claimed.
-        .values(
-            status=MessageStatus.SKIPPED,
-            reason=f"left the campaign: {REMOVED_REASON}",
-            updated_at=now,
-        )
+        message_reason=f"left the campaign: {REMOVED_REASON}",
     )
-    return True
+    return bool(ended.enrollments)

@@ -19,8 +19,8 @@ from nurture.leads.submission import normalise_email
 from nurture.leads.zone import lead_zone
 from nurture.messages.models import Message
 from nurture.replies.models import InboundMessage, InboxItem
-from nurture.sequences.enroll import due_at
 from nurture.sequences.models import Enrollment, EnrollmentStatus
+from nurture.sequences.timing import step_due
 
 
 class LeadNotFound(LookupError):
@@ -203,7 +203,7 @@ def lead_timelines(
                     )
                 )
                 continue
-            at = due_at(enrollment.enrolled_at, step, zone, policy.windows(step, lead.phone))
+            at = step_due(enrollment.enrolled_at, step, zone, policy, lead.phone)
             ended = enrollment.status == EnrollmentStatus.EXITED
             entries.append(
                 TimelineEntry(

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import load_version
+from nurture.channel import Channel
 from nurture.config import Settings
 from nurture.consent.confirmation import needs_confirmation, queue_confirmation
 from nurture.consent.ledger import Evidence, grant
-from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
 from nurture.leads.articles import load_article
 from nurture.leads.models import Lead
 from nurture.leads.submission import LeadSubmission
 from nurture.leads.zone import lead_zone
 from nurture.sequences.enroll import enroll
+
+log = logging.getLogger(__name__)
 
 
 class CampaignRefused(ValueError):
@@ -146,3 +150,30 @@ def capture_lead(
     if confirm_first:
         queue_confirmation(session, settings, lead, article, target.slug, now)
     return CaptureResult(lead.id, lead.public_id, created, enrolled, confirm_first)
+
+
+def record_download(
+    session: Session,
+    submission: LeadSubmission,
+    evidence: Evidence,
+    now: datetime,
+    settings: Settings,
+) -> CaptureResult:
+    """Store the lead, its consent and its enrollment, committed together."""
+    try:
+        with session.begin():
+            result = capture_lead(session, submission, evidence, now, settings)
+    except IntegrityError:
+        # A double-clicked button sends two requests for one new email at once, and
+        # the slower insert hits the unique index. The winner's row exists now, so a
+        # second attempt finds it and records this request's consent against it.
+        with session.begin():
+            result = capture_lead(session, submission, evidence, now, settings)
+    log.info(
+        "lead %s captured via %s (new=%s, enrolled=%s)",
+        result.lead_public_id,
+        evidence.source,
+        result.created,
+        result.enrolled,
+    )
+    return result

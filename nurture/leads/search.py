@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from nurture.booking.models import Booking, BookingStatus
 from nurture.campaigns.models import Campaign
+from nurture.channel import Channel
 from nurture.consent.ledger import consent_in_force, latest_action
-from nurture.consent.models import Channel, ConsentAction
+from nurture.consent.models import ConsentAction
 from nurture.leads.models import Lead
 from nurture.leads.submission import normalise_email
 from nurture.leads.zone import lead_zone

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
 from phonenumbers import timezone as phone_timezones
+
+from nurture.phones import parse_stored
 
 
 def valid_zone(name: str | None) -> ZoneInfo | None:
@@ -20,11 +21,8 @@ def valid_zone(name: str | None) -> ZoneInfo | None:
 
 def zone_from_phone(phone: str | None) -> ZoneInfo | None:
     """The zone of a number's region, when the region has exactly one."""
-    if not phone:
-        return None
-    try:
-        number = phonenumbers.parse(phone, None)
-    except phonenumbers.NumberParseException:
+    number = parse_stored(phone)
+    if number is None:
         return None
     zones = [z for z in phone_timezones.time_zones_for_number(number) if z != "Etc/Unknown"]
     return valid_zone(zones[0]) if len(zones) == 1 else None

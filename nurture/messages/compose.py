@@ -8,8 +8,8 @@ import phonenumbers
 
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.spec import StepSpec
+from nurture.channel import Channel
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.leads.models import Lead
 from nurture.leads.submission import DEFAULT_PHONE_REGION
 from nurture.links import (

@@ -15,16 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.models import CampaignStatus
 from nurture.campaigns.sync import load_version
+from nurture.channel import Channel
 from nurture.clock import Clock
 from nurture.config import Settings
 from nurture.consent.ledger import suppress
-from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
 from nurture.messages import outbox
 from nurture.messages.channels.base import (
@@ -45,7 +44,7 @@ from nurture.messages.facts import (
     notice_address,
     notice_gate_facts,
 )
-from nurture.messages.gate import Decision, gate
+from nurture.messages.gate import Action, Decision, gate
 from nurture.messages.handoff import HandOffs, Prepared
 from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.messages.pacing import MemoryPacer, Pacer
@@ -57,7 +56,6 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE_SECONDS = 10.0
 RETRY_CAP_SECONDS = 300.0  # DESIGN: countdowns stay short; longer waits are the DB's job
-PAUSED_CAMPAIGN = "campaign paused by staff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +82,12 @@ def backoff(attempts: int, retry_after: float | None) -> float:
 
 def _settle(message_id: int, decision: Decision) -> outbox.Move | None:
     """The move a gate refusal settles on, or None when the message may go."""
-    if decision.action == "skip":
+    if decision.action is Action.SKIP:
         return outbox.Move(message_id, MessageStatus.SKIPPED, {"reason": decision.reason})
-    if decision.action == "hold":
-        values = {"reason": decision.reason, "due_at": decision.hold_until}
+    if decision.action is Action.HOLD:
+        values: dict[str, object] = {"reason": decision.reason}
+        if decision.hold_until is not None:
+            values["due_at"] = decision.hold_until
         return outbox.Move(message_id, MessageStatus.HELD, values)
     return None
 
@@ -180,14 +180,17 @@ class Delivery:
             return _settle(message.id, gate(facts, now)) or compose_notice(
                 self.settings, lead, message
             )
-        if item.campaign_status == CampaignStatus.PAUSED:
-            # Neither sent nor skipped: it waits, due as before, and the dispatcher
-            # releases it when the campaign is active again (see release_held).
-            return outbox.Move(message.id, MessageStatus.HELD, {"reason": PAUSED_CAMPAIGN})
         definition = self._definition(session, enrollment.campaign_version_id)
         step = definition.spec.step(message.step_key)
         facts = campaign_gate_facts(
-            self.settings, self.policy, lead, enrollment, step, message, live
+            self.settings,
+            self.policy,
+            lead,
+            enrollment,
+            step,
+            message,
+            live,
+            campaign_paused=item.campaign_status == CampaignStatus.PAUSED,
         )
         settled = _settle(message.id, gate(facts, now))
         if settled:
@@ -306,18 +309,12 @@ def _summary(job: Prepared) -> str:
 def expire_abandoned(factory: sessionmaker[Session], now: datetime, lease: timedelta) -> int:
     """Mark hand-offs whose worker died as unknown; they are never re-sent automatically."""
     with factory.begin() as session:
-        return len(
-            session.scalars(
-                update(Message)
-                .where(
-                    Message.status == MessageStatus.SENDING,
-                    Message.handed_off_at <= now - lease,
-                )
-                .values(
-                    status=MessageStatus.UNKNOWN,
-                    reason="worker stopped during hand-off; not re-sent to avoid a duplicate",
-                    updated_at=now,
-                )
-                .returning(Message.id)
-            ).all()
+        expired = outbox.move_matching(
+            session,
+            [Message.handed_off_at <= now - lease],
+            [MessageStatus.SENDING],
+            MessageStatus.UNKNOWN,
+            now,
+            reason="worker stopped during hand-off; not re-sent to avoid a duplicate",
         )
+        return len(expired)

@@ -1,22 +1,22 @@
-"""Load, fresh from the database, everything the gate needs to decide about messages:
-one at a time (`campaign_facts`, `notice_facts`), or a whole delivery batch in a few
-set-based queries (`BatchState`), both feeding the same GateFacts."""
+"""Load, fresh from the database, everything the gate needs to decide about a whole
+delivery batch in a few set-based queries (`BatchState`), and turn one message's share
+of it into GateFacts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import exists, func, null, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nurture.booking.models import Booking, BookingStatus
 from nurture.campaigns.models import Campaign
 from nurture.campaigns.spec import StepSpec
+from nurture.channel import Channel
 from nurture.config import Settings
-from nurture.consent.ledger import consent_in_force, latest_action, normalise_address
-from nurture.consent.models import Channel, ConsentEvent, Suppression
+from nurture.consent.ledger import consent_in_force, normalise_address
+from nurture.consent.models import ConsentEvent, Suppression
 from nurture.consent.policy import SendingPolicy
 from nurture.db import one_of
 from nurture.leads.models import Lead
@@ -48,90 +48,6 @@ class LiveState:
     cap_release: datetime | None
 
 
-def live_state(
-    session: Session,
-    policy: SendingPolicy,
-    *,
-    lead: Lead,
-    message: Message,
-    now: datetime,
-    address: str | None = None,
-) -> LiveState:
-    """Everything about the lead that may have changed since the step was scheduled.
-
-    One query with scalar subqueries: delivery reads this for every message at send
-    time, so a STOP that landed a moment ago is seen, at the cost of one round trip.
-    """
-    channel = Channel(message.channel)
-    address = address or _address(lead, channel)
-    suppressed: Any = null()
-    if address:
-        suppressed = (
-            select(Suppression.reason)
-            .where(
-                Suppression.channel == channel,
-                Suppression.address == normalise_address(channel, address),
-            )
-            .limit(1)
-            .scalar_subquery()
-        )
-    booked = exists().where(Booking.lead_id == lead.id, Booking.status != BookingStatus.CANCELLED)
-    cap = policy.caps.get(channel)
-    nth_recent: Any = null()
-    if cap:
-        # The cap-th most recent hand-off inside the period: the cap frees up when it ages out.
-        nth_recent = (
-            select(Message.handed_off_at)
-            .where(
-                Message.lead_id == lead.id,
-                Message.channel == message.channel,
-                Message.kind == message.kind,
-                Message.id != message.id,
-                Message.status.in_(HANDED_OFF),
-                Message.handed_off_at > now - cap.period,
-            )
-            .order_by(Message.handed_off_at.desc())
-            .offset(cap.count - 1)
-            .limit(1)
-            .scalar_subquery()
-        )
-    row = session.execute(
-        select(
-            latest_action(lead.id, Channel.EMAIL),
-            latest_action(lead.id, Channel.SMS),
-            suppressed,
-            booked,
-            nth_recent,
-        )
-    ).one()
-    email, sms, reason, is_booked, nth = row
-    if nth is not None and nth.tzinfo is None:
-        nth = nth.replace(tzinfo=UTC)  # SQLite returns it naive from a subquery
-    release = cap.release(nth) if cap else None
-    return LiveState(
-        consent=consent_in_force(email, sms),
-        suppression=reason,
-        booked=bool(is_booked),
-        cap_release=release,
-    )
-
-
-def campaign_facts(
-    session: Session,
-    settings: Settings,
-    policy: SendingPolicy,
-    *,
-    lead: Lead,
-    enrollment: Enrollment,
-    step: StepSpec,
-    message: Message,
-    now: datetime,
-) -> GateFacts:
-    """The gate's view of a campaign step for this lead, right now."""
-    state = live_state(session, policy, lead=lead, message=message, now=now)
-    return campaign_gate_facts(settings, policy, lead, enrollment, step, message, state)
-
-
 def campaign_gate_facts(
     settings: Settings,
     policy: SendingPolicy,
@@ -140,6 +56,8 @@ def campaign_gate_facts(
     step: StepSpec,
     message: Message,
     state: LiveState,
+    *,
+    campaign_paused: bool = False,
 ) -> GateFacts:
     """GateFacts for a campaign step from the lead's live state."""
     channel = Channel(message.channel)
@@ -155,22 +73,8 @@ def campaign_gate_facts(
         windows=policy.windows(step, lead.phone),
         zone=lead_zone(lead.timezone, lead.phone, settings.clinic_zone),
         cap_release=state.cap_release,
+        campaign_paused=campaign_paused,
     )
-
-
-def notice_facts(
-    session: Session,
-    settings: Settings,
-    policy: SendingPolicy,
-    *,
-    lead: Lead,
-    message: Message,
-    now: datetime,
-) -> GateFacts:
-    """The gate's view of a transactional notice (confirmation, reminder, reply)."""
-    address = notice_address(lead, message)
-    state = live_state(session, policy, lead=lead, message=message, now=now, address=address)
-    return notice_gate_facts(settings, policy, lead, message, state)
 
 
 def notice_address(lead: Lead, message: Message) -> str | None:
@@ -185,7 +89,7 @@ def notice_gate_facts(
     """GateFacts for a transactional notice from the live state of its address."""
     channel = Channel(message.channel)
     address = notice_address(lead, message)
-    quiet = policy.quiet_hours.get(channel)
+    quiet = policy.sending_hours.get(channel)
     return GateFacts(
         channel=channel,
         address=address,

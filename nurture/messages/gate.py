@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from nurture.consent.models import Channel
+from nurture.channel import Channel
+from nurture.hours import SendWindow
 from nurture.sequences.models import EnrollmentStatus
-from nurture.sequences.schedule import SendWindow, next_allowed
+from nurture.sequences.schedule import next_allowed
 
 # A paused sequence's messages are looked at again this often until staff resume it.
 PAUSED_RECHECK = timedelta(hours=1)
+PAUSED_CAMPAIGN = "campaign paused by staff"
 CONDITION_CHANNEL = {"sms_consent": Channel.SMS, "email_consent": Channel.EMAIL}
 
 
@@ -39,42 +42,57 @@ class GateFacts:
     # ignores the exit goal, the frequency cap and email marketing consent, but never
     # suppression, SMS consent or quiet hours.
     transactional: bool = False
+    campaign_paused: bool = False
+
+
+class Action(StrEnum):
+    SEND = "send"
+    SKIP = "skip"  # settled for good, with the reason
+    HOLD = "hold"  # not now: waits until hold_until (None: due as before)
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    action: str  # "send", "skip" or "hold"
+    action: Action
     reason: str | None = None
     hold_until: datetime | None = None
 
 
-SEND = Decision("send")
+SEND = Decision(Action.SEND)
 
 
 def gate(facts: GateFacts, now: datetime) -> Decision:
     """Send, skip (with a reason) or hold until the next allowed moment."""
     marketing = not facts.transactional
+    if marketing and facts.campaign_paused:
+        # Neither sent nor skipped: due as before; the dispatcher leaves a paused
+        # campaign's held messages alone and releases them when it is active again.
+        return Decision(Action.HOLD, PAUSED_CAMPAIGN)
     if marketing and facts.booked:
-        return Decision("skip", "exit goal reached: a screening is booked")
+        return Decision(Action.SKIP, "exit goal reached: a screening is booked")
     if marketing and facts.enrollment_status == EnrollmentStatus.EXITED:
-        return Decision("skip", f"left the campaign: {facts.enrollment_end_reason or 'exited'}")
+        return Decision(
+            Action.SKIP, f"left the campaign: {facts.enrollment_end_reason or 'exited'}"
+        )
     if marketing and facts.enrollment_status == EnrollmentStatus.PAUSED:
-        return Decision("hold", "sequence paused by staff", now + PAUSED_RECHECK)
+        return Decision(Action.HOLD, "sequence paused by staff", now + PAUSED_RECHECK)
     channel = facts.channel.value
     if not facts.address:
-        return Decision("skip", f"no {channel} address on file")
+        return Decision(Action.SKIP, f"no {channel} address on file")
     if facts.suppression:
-        return Decision("skip", f"{channel} address suppressed: {facts.suppression}")
+        return Decision(Action.SKIP, f"{channel} address suppressed: {facts.suppression}")
     needs_consent = marketing or facts.channel is Channel.SMS
     if needs_consent and not facts.consent.get(facts.channel, False):
-        return Decision("skip", f"no {channel} consent")
+        return Decision(Action.SKIP, f"no {channel} consent")
     if facts.condition and not facts.consent.get(CONDITION_CHANNEL[facts.condition], False):
-        return Decision("skip", f"condition not met: {facts.condition}")
+        return Decision(Action.SKIP, f"condition not met: {facts.condition}")
     if marketing and facts.cap_release is not None and facts.cap_release > now:
         allowed = next_allowed(facts.cap_release, facts.zone, facts.windows)
-        return Decision("hold", f"frequency cap reached for {channel}", allowed)
+        return Decision(Action.HOLD, f"frequency cap reached for {channel}", allowed)
     allowed = next_allowed(now, facts.zone, facts.windows)
     if allowed > now:
         windows = ", ".join(w.label() for w in facts.windows)
-        return Decision("hold", f"outside sending hours ({windows}, {facts.zone.key})", allowed)
+        return Decision(
+            Action.HOLD, f"outside sending hours ({windows}, {facts.zone.key})", allowed
+        )
     return SEND

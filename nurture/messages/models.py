@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base
+from nurture.channel import Channel
+from nurture.db import Base, EnumText
 from nurture.leads.models import new_public_id
 
 
@@ -37,7 +38,10 @@ TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
     MessageStatus.QUEUED: frozenset(
         {MessageStatus.SENDING, MessageStatus.SKIPPED, MessageStatus.HELD}
     ),
-    MessageStatus.HELD: frozenset({MessageStatus.QUEUED, MessageStatus.SKIPPED}),
+    # A held message may be held again for longer (the lead pauses campaign messages).
+    MessageStatus.HELD: frozenset(
+        {MessageStatus.QUEUED, MessageStatus.SKIPPED, MessageStatus.HELD}
+    ),
     MessageStatus.SENDING: frozenset(
         {
             MessageStatus.SENT,
@@ -58,6 +62,9 @@ TRANSITIONS: dict[MessageStatus, frozenset[MessageStatus]] = {
     # never causes a resend.
     MessageStatus.UNKNOWN: frozenset({MessageStatus.DELIVERED, MessageStatus.FAILED}),
 }
+
+# Written and not yet handed off: what a booking, an opt-out or an archive settles.
+WAITING_STATUSES = frozenset({MessageStatus.QUEUED, MessageStatus.HELD})
 
 # Statuses after which no worker touches the message again (provider reports aside):
 # invariant 2 says every due step ends in one of these, with a reason unless sent.
@@ -91,8 +98,10 @@ class Message(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ref: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
-    kind: Mapped[str] = mapped_column(
-        String(14), default=MessageKind.CAMPAIGN, server_default=MessageKind.CAMPAIGN.value
+    kind: Mapped[MessageKind] = mapped_column(
+        EnumText(MessageKind, 14),
+        default=MessageKind.CAMPAIGN,
+        server_default=MessageKind.CAMPAIGN.value,
     )
     # Campaign steps have an enrollment; notices have a dedupe key instead.
     enrollment_id: Mapped[int | None] = mapped_column(
@@ -102,8 +111,10 @@ class Message(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     step_key: Mapped[str] = mapped_column(String(80))
-    channel: Mapped[str] = mapped_column(String(10))
-    status: Mapped[str] = mapped_column(String(12), default=MessageStatus.QUEUED)
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 10))
+    status: Mapped[MessageStatus] = mapped_column(
+        EnumText(MessageStatus, 12), default=MessageStatus.QUEUED
+    )
     reason: Mapped[str | None] = mapped_column(String(300))
     due_at: Mapped[datetime]
     enqueued_at: Mapped[datetime | None]

@@ -1,21 +1,23 @@
-"""The outbox's status moves in batches: claim a batch, then settle its rows, each move
-checked against the one state machine (messages.models.TRANSITIONS) and applied only to
-a row still in the status it is moved from, so a late or repeated move changes nothing.
+"""Every status move of the outbox, and only here: claim a batch and settle its rows
+(delivery), skip or hold what is waiting (opt-outs, bookings, archives, pauses), release
+held rows and expire abandoned hand-offs. Each move is checked against the one state
+machine (messages.models.TRANSITIONS) and applied only to a row still in the status it
+is moved from, so a late or repeated move changes nothing.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import ColumnElement, Table, bindparam, update
 from sqlalchemy.orm import Session
 
 from nurture.db import one_of
-from nurture.messages.models import TRANSITIONS, Message, MessageStatus
+from nurture.messages.models import TRANSITIONS, WAITING_STATUSES, Message, MessageStatus
 
 MESSAGES: Table = Message.__table__  # type: ignore[assignment]  # a mapped class's Table
 
@@ -73,3 +75,50 @@ def apply(session: Session, moves: Sequence[Move], now: datetime) -> None:
             for move in group
         ]
         session.connection().execute(statement, rows)
+
+
+def move_matching(
+    session: Session,
+    where: Sequence[ColumnElement[bool]],
+    sources: Collection[MessageStatus],
+    to: MessageStatus,
+    now: datetime,
+    **values: Any,
+) -> list[int]:
+    """Move every message matching `where` and in one of `sources` to `to`; their ids.
+
+    For moves that select rows by what they are (a lead's, a campaign's, an expired
+    lease) rather than by id; `values` are written with the status.
+    """
+    for source in sources:
+        if to not in TRANSITIONS[source]:
+            raise ValueError(f"{source} -> {to} is not allowed")
+    statement = (
+        update(Message)
+        .where(*where, Message.status.in_(sorted(sources)))
+        .values(status=to, updated_at=now, **values)
+        .returning(Message.id)
+    )
+    return list(session.scalars(statement))
+
+
+def skip_waiting(
+    session: Session, where: Sequence[ColumnElement[bool]], reason: str, now: datetime
+) -> list[int]:
+    """Skip the matching messages not yet handed off, saying why (invariant 2)."""
+    return move_matching(
+        session, where, WAITING_STATUSES, MessageStatus.SKIPPED, now, reason=reason[:300]
+    )
+
+
+def hold_waiting(
+    session: Session,
+    where: Sequence[ColumnElement[bool]],
+    until: datetime,
+    reason: str,
+    now: datetime,
+) -> list[int]:
+    """Hold the matching messages not yet handed off until `until`, saying why."""
+    return move_matching(
+        session, where, WAITING_STATUSES, MessageStatus.HELD, now, due_at=until, reason=reason
+    )

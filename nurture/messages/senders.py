@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from nurture.channel import Channel
 from nurture.config import Settings
-from nurture.consent.models import Channel
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from nurture.consent.models import Channel
+from nurture.channel import Channel
 from nurture.db import upsert_insert
 from nurture.leads.models import new_public_id
+from nurture.messages import outbox
 from nurture.messages.channels.base import Attachment
 from nurture.messages.models import Message, MessageKind, MessageStatus
 
@@ -60,32 +60,39 @@ class EmailContent:
         )
 
 
-def _queue(
-    session: Session,
-    *,
-    lead_id: int,
-    channel: Channel,
-    kind: str,
-    dedupe_key: str,
-    content: dict[str, Any],
-    summary: str,
-    due_at: datetime,
-    now: datetime,
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One notice: for which lead, of what kind, its dedupe key, and when it is due."""
+
+    lead_id: int
+    kind: str
+    dedupe_key: str
+    due_at: datetime
+
+
+def queue_notice(
+    session: Session, notice: Notice, content: EmailContent | str, now: datetime
 ) -> int | None:
+    """Queue a notice email (its EmailContent) or text (its body); None when one with
+    this dedupe key was queued before."""
+    if isinstance(content, EmailContent):
+        channel, stored, summary = Channel.EMAIL, content.to_json(), content.subject
+    else:
+        channel, stored, summary = Channel.SMS, {"body": content}, content
     inserted: int | None = session.scalar(
         upsert_insert(session)(Message)
         .values(
             ref=new_public_id(),
-            lead_id=lead_id,
+            lead_id=notice.lead_id,
             kind=MessageKind.TRANSACTIONAL,
-            step_key=kind,
-            dedupe_key=dedupe_key,
+            step_key=notice.kind,
+            dedupe_key=notice.dedupe_key,
             channel=channel,
             status=MessageStatus.HELD,
             reason=SCHEDULED,
-            content=content,
+            content=stored,
             summary=summary[:200],
-            due_at=due_at,
+            due_at=notice.due_at,
             created_at=now,
             updated_at=now,
         )
@@ -95,63 +102,6 @@ def _queue(
     return inserted
 
 
-def queue_email(
-    session: Session,
-    *,
-    lead_id: int,
-    kind: str,
-    dedupe_key: str,
-    content: EmailContent,
-    due_at: datetime,
-    now: datetime,
-) -> int | None:
-    """Queue a notice email; None when one with this dedupe key already exists."""
-    return _queue(
-        session,
-        lead_id=lead_id,
-        channel=Channel.EMAIL,
-        kind=kind,
-        dedupe_key=dedupe_key,
-        content=content.to_json(),
-        summary=content.subject,
-        due_at=due_at,
-        now=now,
-    )
-
-
-def queue_sms(
-    session: Session,
-    *,
-    lead_id: int,
-    kind: str,
-    dedupe_key: str,
-    body: str,
-    due_at: datetime,
-    now: datetime,
-) -> int | None:
-    """Queue a notice text; None when one with this dedupe key already exists."""
-    return _queue(
-        session,
-        lead_id=lead_id,
-        channel=Channel.SMS,
-        kind=kind,
-        dedupe_key=dedupe_key,
-        content={"body": body},
-        summary=body,
-        due_at=due_at,
-        now=now,
-    )
-
-
 def cancel_pending(session: Session, dedupe_keys: list[str], reason: str, now: datetime) -> int:
     """Skip notices not yet handed off (a reminder for a cancelled booking)."""
-    ids = session.scalars(
-        update(Message)
-        .where(
-            Message.dedupe_key.in_(dedupe_keys),
-            Message.status.in_([MessageStatus.HELD, MessageStatus.QUEUED]),
-        )
-        .values(status=MessageStatus.SKIPPED, reason=reason[:300], updated_at=now)
-        .returning(Message.id)
-    ).all()
-    return len(ids)
+    return len(outbox.skip_waiting(session, [Message.dedupe_key.in_(dedupe_keys)], reason, now))

@@ -18,8 +18,8 @@ from nurture.booking.display import when
 from nurture.booking.models import Booking
 from nurture.booking.service import book_slot, cancel_booking, upcoming_booking
 from nurture.booking.slots import SlotUnavailable, open_slots
+from nurture.channel import Channel
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
 from nurture.replies import consent

@@ -20,12 +20,12 @@ from mailparser_reply import EmailReplyParser  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nurture.channel import Channel
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.leads.models import Lead
 from nurture.leads.submission import normalise_email
 from nurture.links import InvalidToken, read_reply_token
-from nurture.messages.transactional import EmailContent, queue_email
+from nurture.messages.transactional import EmailContent, Notice, queue_notice
 from nurture.replies.conversation import Answer, Conversation, Speaker
 from nurture.replies.inbound import note_answer, record_inbound
 from nurture.replies.inbox import open_item
@@ -222,14 +222,11 @@ def receive_email(
     reply = None if answer.booking_changed else answer.text
     reply_id = None
     if reply is not None:
-        reply_id = queue_email(
+        reply_id = queue_notice(
             session,
-            lead_id=lead.id,
-            kind=REPLY_KIND,
-            dedupe_key=f"reply:{inbound_id}",
-            content=EmailContent(_subject(settings, email.subject), reply, as_html(reply)),
-            due_at=now,
-            now=now,
+            Notice(lead.id, REPLY_KIND, f"reply:{inbound_id}", now),
+            EmailContent(_subject(settings, email.subject), reply, as_html(reply)),
+            now,
         )
     note_answer(session, inbound_id, lead.id, answer, reply)
     log.info("email from lead %s: %s", lead.public_id, answer.intent.value)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nurture.consent.models import Channel
+from nurture.channel import Channel
 from nurture.leads.models import Lead
 from nurture.messages.models import Message, MessageKind
 from nurture.replies.models import InboundMessage, InboxItem, InboxStatus

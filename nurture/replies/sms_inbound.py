@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nurture.channel import Channel
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.leads.models import Lead
 from nurture.leads.submission import normalise_phone
 from nurture.replies.conversation import Answer, Conversation, Speaker

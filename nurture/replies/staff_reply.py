@@ -14,12 +14,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nurture.channel import Channel
 from nurture.config import Settings
 from nurture.consent.ledger import latest_action, suppression_reason
-from nurture.consent.models import Channel, ConsentAction
+from nurture.consent.models import ConsentAction
 from nurture.leads.models import Lead
 from nurture.messages.segments import count_segments
-from nurture.messages.transactional import EmailContent, queue_email, queue_sms
+from nurture.messages.transactional import EmailContent, Notice, queue_notice
 from nurture.replies.texts import as_html
 
 KIND = "staff-reply"
@@ -112,24 +113,8 @@ def queue_staff_reply(
     now: datetime,
 ) -> int | None:
     """Queue the reply (due now); None when this form's reply (`key`) was queued before."""
-    dedupe_key = f"{KIND}:{lead.id}:{key}"[:160]
+    notice = Notice(lead.id, KIND, f"{KIND}:{lead.id}:{key}"[:160], now)
     if channel is Channel.SMS:
-        return queue_sms(
-            session,
-            lead_id=lead.id,
-            kind=KIND,
-            dedupe_key=dedupe_key,
-            body=text,
-            due_at=now,
-            now=now,
-        )
-    content = EmailContent(f"Re: your message to {settings.clinic_name}", text, as_html(text))
-    return queue_email(
-        session,
-        lead_id=lead.id,
-        kind=KIND,
-        dedupe_key=dedupe_key,
-        content=content,
-        due_at=now,
-        now=now,
-    )
+        return queue_notice(session, notice, text, now)
+    subject = f"Re: your message to {settings.clinic_name}"
+    return queue_notice(session, notice, EmailContent(subject, text, as_html(text)), now)

@@ -20,14 +20,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import load_version
-from nurture.consent.models import Channel
+from nurture.channel import Channel
 from nurture.consent.policy import SendingPolicy
 from nurture.db import one_of, upsert_insert
 from nurture.leads.models import Lead, new_public_id
 from nurture.leads.zone import lead_zone
+from nurture.messages import outbox
 from nurture.messages.models import Message, MessageKind, MessageStatus
-from nurture.sequences.enroll import due_at
 from nurture.sequences.models import Enrollment, EnrollmentStatus
+from nurture.sequences.timing import step_due
 
 Enqueue = Callable[[Sequence[int]], None]
 
@@ -98,8 +99,7 @@ def _advance(
     following = definition.spec.step_after(key) if key else None
     if following is None:
         return None
-    windows = policy.windows(following, lead.phone)
-    return following.key, due_at(enrollment.enrolled_at, following, zone, windows)
+    return following.key, step_due(enrollment.enrolled_at, following, zone, policy, lead.phone)
 
 
 class LeadPlace(Protocol):
@@ -235,25 +235,18 @@ def release_held(session: Session, now: datetime, limit: int) -> list[int]:
     campaign_paused = exists().where(
         Campaign.id == Message.campaign_id, Campaign.status == CampaignStatus.PAUSED
     )
-    return list(
-        session.scalars(
-            update(Message)
-            .where(
-                Message.status == MessageStatus.HELD,
-                Message.id.in_(
-                    select(Message.id)
-                    .where(
-                        Message.status == MessageStatus.HELD,
-                        Message.due_at <= now,
-                        ~campaign_paused,
-                    )
-                    .limit(limit)
-                    .scalar_subquery()
-                ),
-            )
-            .values(status=MessageStatus.QUEUED, enqueued_at=now, updated_at=now)
-            .returning(Message.id)
-        )
+    due = (
+        select(Message.id)
+        .where(Message.status == MessageStatus.HELD, Message.due_at <= now, ~campaign_paused)
+        .limit(limit)
+    )
+    return outbox.move_matching(
+        session,
+        [Message.id.in_(due.scalar_subquery())],
+        [MessageStatus.HELD],
+        MessageStatus.QUEUED,
+        now,
+        enqueued_at=now,
     )
 
 

@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nurture.campaigns.definition import CampaignDefinition
-from nurture.campaigns.spec import StepSpec
 from nurture.consent.policy import SendingPolicy
 from nurture.sequences.models import Enrollment, EnrollmentStatus
-from nurture.sequences.schedule import SendWindow, next_allowed
-
-
-def due_at(
-    enrolled_at: datetime,
-    step: StepSpec,
-    zone: ZoneInfo,
-    windows: Sequence[SendWindow] | None = None,
-) -> datetime:
-    """When `step` is due for a lead enrolled at `enrolled_at` living in `zone`.
-
-    `windows` come from the sending policy; without them the step's own window and
-    the default SMS quiet hours apply.
-    """
-    chosen = step.windows() if windows is None else windows
-    # In UTC, so "2d" means 48 real hours even across a daylight-saving change.
-    return next_allowed(enrolled_at.astimezone(UTC) + step.offset, zone, chosen)
+from nurture.sequences.timing import step_due
 
 
 def enroll(
@@ -83,5 +65,5 @@ def start(
     first = definition.spec.steps[0]
     enrollment.status = EnrollmentStatus.ACTIVE
     enrollment.next_step_key = first.key
-    enrollment.next_due_at = due_at(now, first, zone, policy.windows(first, phone))
+    enrollment.next_due_at = step_due(now, first, zone, policy, phone)
     enrollment.enrolled_at = now

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base
+from nurture.db import Base, EnumText
 
 
 class EnrollmentStatus(StrEnum):
@@ -17,6 +17,10 @@ class EnrollmentStatus(StrEnum):
     PAUSED = "paused"  # staff must answer a reply first; the dispatcher skips it
     COMPLETED = "completed"
     EXITED = "exited"
+
+
+# Enrollments that may still send: a paused one resumes where it stopped.
+LIVE_ENROLLMENTS = (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)
 
 
 class Enrollment(Base):
@@ -47,7 +51,9 @@ class Enrollment(Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
     campaign_version_id: Mapped[int] = mapped_column(ForeignKey("campaign_versions.id"))
-    status: Mapped[str] = mapped_column(String(12), default=EnrollmentStatus.ACTIVE)
+    status: Mapped[EnrollmentStatus] = mapped_column(
+        EnumText(EnrollmentStatus, 12), default=EnrollmentStatus.ACTIVE
+    )
     next_step_key: Mapped[str | None] = mapped_column(String(80))
     next_due_at: Mapped[datetime | None]
     enrolled_at: Mapped[datetime]

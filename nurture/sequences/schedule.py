@@ -8,27 +8,14 @@ lead's local time. Windows are [start, end) on the listed weekdays.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-ALL_DAYS = frozenset(range(7))
+from nurture.hours import SendWindow
+
 # Searching further than this means the windows never overlap: validation refuses
 # such campaigns, so reaching the limit is a bug, not a quiet skip.
 SEARCH_DAYS = 15
-
-
-@dataclass(frozen=True, slots=True)
-class SendWindow:
-    start: time
-    end: time
-    days: frozenset[int] = ALL_DAYS  # Monday is 0
-
-    def label(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
-
-
-SMS_QUIET_HOURS = SendWindow(time(8, 0), time(21, 0))
 
 
 class NoSendableTime(ValueError):

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.clock import Clock, utcnow
 from nurture.health.heartbeat import read_all
-from nurture.messages.models import Message, MessageStatus
+from nurture.messages.models import WAITING_STATUSES, Message
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 from nurture.telemetry.counters import (
     LATENCY_BUCKETS,
@@ -43,7 +43,7 @@ def oldest_due(session: Session, now: datetime) -> datetime | None:
             Enrollment.campaign_id.in_(active),
         ),
         select(func.min(Message.due_at)).where(
-            Message.status.in_((MessageStatus.QUEUED, MessageStatus.HELD)),
+            Message.status.in_(WAITING_STATUSES),
             Message.due_at <= now,
             (Message.campaign_id.is_(None)) | Message.campaign_id.in_(active),
         ),

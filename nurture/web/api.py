@@ -18,10 +18,10 @@ from nurture.clock import Clock
 from nurture.config import Settings
 from nurture.leads.api_keys import find_key
 from nurture.leads.articles import UnknownArticle, load_article
+from nurture.leads.capture import record_download
 from nurture.leads.submission import LeadSubmission
 from nurture.web.api_body import InvalidRequest, honeypot_filled, normalise, read_body
 from nurture.web.api_schema import REQUEST_BODY, RESPONSES, LeadCaptured
-from nurture.web.capture import record_download
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep, request_evidence
 from nurture.web.metrics import count_refusal
 from nurture.web.throttle import client_ip, throttle

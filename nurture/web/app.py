@@ -19,8 +19,8 @@ from nurture.web import (
     booking,
     confirm,
     health,
-    links,
     metrics,
+    preferences,
     public,
     webhooks_sendgrid,
     webhooks_sendgrid_inbound,
@@ -81,7 +81,7 @@ def create_app() -> FastAPI:
     for module in (
         public,
         api,
-        links,
+        preferences,
         booking,
         confirm,
         health,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from nurture.web.middleware import HttpMiddleware
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -38,16 +40,10 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"the request body is larger than {limit // KIB} KB")
 
 
-class BodyLimits:
+class BodyLimits(HttpMiddleware):
     """ASGI middleware applying `limit_for` to every HTTP request."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = limit_for(scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:

@@ -26,10 +26,10 @@ from nurture.booking.service import cancel_booking, request_screening, upcoming_
 from nurture.booking.slots import Slot, SlotUnavailable, open_slots
 from nurture.clock import Clock, parse_moment
 from nurture.config import Settings
+from nurture.consent.preferences import lead_from_token
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep
-from nurture.web.links import lead_from_token
 from nurture.web.pages import render
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,7 @@ def _slot_page(
 ) -> Response:
     """Open times for the lead (to book, or to move their booking to)."""
     # Read only: the request's session is rolled back when it closes.
-    lead, _ = lead_from_token(session, settings, "book", token)
-    booking = upcoming_booking(session, lead.id)
+    lead, booking = _lead_and_booking(session, settings, token)
     timed = booking is not None and booking.starts_at is not None
     if timed and booking is not None and not rescheduling:
         return _booked_page(request, settings, token, lead, booking, "existing")
@@ -129,6 +128,14 @@ def _booked_page(
         "when": _booking_when(settings, lead, booking),
     }
     return render(request, "booked.html", context)
+
+
+def _lead_and_booking(
+    session: Session, settings: Settings, token: str
+) -> tuple[Lead, Booking | None]:
+    """The lead a booking link names, and their open booking if they have one."""
+    lead, _ = lead_from_token(session, settings, "book", token)
+    return lead, upcoming_booking(session, lead.id)
 
 
 @router.get("/book/{token}")
@@ -173,8 +180,7 @@ def _choose(
         return taken()
     try:
         with session.begin():
-            lead, _ = lead_from_token(session, settings, "book", token)
-            before = upcoming_booking(session, lead.id)
+            lead, before = _lead_and_booking(session, settings, token)
             held = before.starts_at if before is not None and before.seat_id else None
             booking = book_slot_for_lead(
                 session, settings, lead.id, starts_at, source=SOURCE, now=clock.now()
@@ -242,8 +248,7 @@ def cancel_page(
 ) -> Response:
     """Ask to confirm the cancellation; opening the link changes nothing."""
     with session.begin():
-        lead, _ = lead_from_token(session, settings, "book", token)
-        booking = upcoming_booking(session, lead.id)
+        lead, booking = _lead_and_booking(session, settings, token)
         current = _booking_when(settings, lead, booking)
     if booking is None:
         return _slot_page(request, session, settings, clock, token)
@@ -257,8 +262,7 @@ def cancel(
 ) -> Response:
     """Cancel the lead's booking (a second click changes nothing)."""
     with session.begin():
-        lead, _ = lead_from_token(session, settings, "book", token)
-        booking = upcoming_booking(session, lead.id)
+        lead, booking = _lead_and_booking(session, settings, token)
         cancelled = _booking_when(settings, lead, booking)
         if booking is not None:
             cancel_booking(session, settings, booking.id, source=SOURCE, now=clock.now())
@@ -273,8 +277,7 @@ def calendar_file(
 ) -> Response:
     """The booking as a calendar file to add (the same event the confirmation invited to)."""
     with session.begin():
-        lead, _ = lead_from_token(session, settings, "book", token)
-        booking = upcoming_booking(session, lead.id)
+        lead, booking = _lead_and_booking(session, settings, token)
         if booking is None or booking.status != BookingStatus.CONFIRMED:
             raise HTTPException(404, "There is no booked screening to add to a calendar")
         data = screening_calendar(settings, booking, lead, method="PUBLISH", stamp=clock.now())

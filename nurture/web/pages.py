@@ -10,7 +10,8 @@ from typing import Any, cast
 
 import phonenumbers
 from fastapi import Request
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import BytecodeCache, Environment, FileSystemLoader, StrictUndefined
+from jinja2.bccache import Bucket
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
@@ -29,6 +30,25 @@ def display_phone(number: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
+class _ProcessBytecodeCache(BytecodeCache):
+    """Compiled templates kept for the life of the process, shared by every app it builds
+    (`nurture run` with the demo, and each test's app). Jinja checks each entry against
+    its template's source checksum, so an edited template is compiled again."""
+
+    def __init__(self) -> None:
+        self._compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if (code := self._compiled.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _ProcessBytecodeCache()
+
+
 def make_templates(settings: Settings) -> Jinja2Templates:
     """The page templates under templates/web/, every value escaped."""
     environment = Environment(
@@ -37,6 +57,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=_COMPILED,
     )
     environment.filters["phone"] = display_phone
     environment.filters["count"] = counted

@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request
 from starlette.responses import RedirectResponse, Response
 
+from nurture.channel import Channel
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.consent.wording import WORDING
 from nurture.leads.articles import SLUG, Article, load_article
+from nurture.leads.capture import record_download
 from nurture.links import InvalidToken, booking_token, read_token
-from nurture.web.capture import record_download
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep, request_evidence
 from nurture.web.forms import LABELS, DownloadForm
 from nurture.web.metrics import count_refusal

@@ -33,8 +33,8 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from nurture.config import Settings
+from nurture.deliverability.sms_status import StatusReport, apply_status
 from nurture.replies.sms_inbound import InboundSms, receive_sms
-from nurture.replies.sms_status import StatusReport, apply_status
 from nurture.web.deps import ClockDep, SettingsDep, get_session_factory
 from nurture.web.metrics import count_refusal
 
@@ -100,8 +100,25 @@ def unstorable(fields: Mapping[str, str]) -> JSONResponse | None:
     return bad_field(bad.replace("\x00", ""), "contains a NUL character") if bad else None
 
 
-def _text(form: Mapping[str, str], name: str) -> str:
-    return form.get(name, "")
+def _text(form: Mapping[str, str], *names: str) -> str:
+    """The first of `names` the form fills (Twilio still sends some fields under an
+    older name too: SmsSid for MessageSid, SmsStatus for MessageStatus)."""
+    return next((form[name] for name in names if form.get(name)), "")
+
+
+async def _signed_form(
+    request: Request, settings: Settings, route: str, what: str
+) -> Mapping[str, str] | Response:
+    """The post's fields once it is a readable form signed by Twilio with storable
+    values; otherwise the answer that refuses it."""
+    form = await form_fields(request)
+    if isinstance(form, JSONResponse):
+        return form
+    if not is_signed(settings, request, form):
+        log.warning("refused %s: bad or missing Twilio signature", what)
+        count_refusal(request, route, "signature")
+        return refused()
+    return unstorable(form) or form
 
 
 @router.post("/webhooks/twilio/sms")
@@ -109,17 +126,11 @@ async def twilio_sms(
     request: Request, factory: FactoryDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     """Record an inbound text once, act on it, and answer in TwiML."""
-    form = await form_fields(request)
-    if isinstance(form, JSONResponse):
+    form = await _signed_form(request, settings, "twilio-sms", "an inbound text")
+    if isinstance(form, Response):
         return form
-    if not is_signed(settings, request, form):
-        log.warning("refused an inbound text: bad or missing Twilio signature")
-        count_refusal(request, "twilio-sms", "signature")
-        return refused()
-    if problem := unstorable(form):
-        return problem
     sms = InboundSms(
-        sid=_text(form, "MessageSid") or _text(form, "SmsSid"),
+        sid=_text(form, "MessageSid", "SmsSid"),
         sender=_text(form, "From"),
         body=_text(form, "Body"),
         opt_out_type=_text(form, "OptOutType"),
@@ -141,18 +152,12 @@ async def twilio_status(
     request: Request, factory: FactoryDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     """Apply a delivery report to the message Twilio names; 204 once recorded."""
-    form = await form_fields(request)
-    if isinstance(form, JSONResponse):
+    form = await _signed_form(request, settings, "twilio-status", "a Twilio status report")
+    if isinstance(form, Response):
         return form
-    if not is_signed(settings, request, form):
-        log.warning("refused a Twilio status report: bad or missing signature")
-        count_refusal(request, "twilio-status", "signature")
-        return refused()
-    if problem := unstorable(form):
-        return problem
     report = StatusReport(
-        sid=_text(form, "MessageSid") or _text(form, "SmsSid"),
-        status=_text(form, "MessageStatus") or _text(form, "SmsStatus"),
+        sid=_text(form, "MessageSid", "SmsSid"),
+        status=_text(form, "MessageStatus", "SmsStatus"),
         error_code=_text(form, "ErrorCode"),
         to=_text(form, "To"),
     )

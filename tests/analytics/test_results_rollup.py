@@ -128,13 +128,12 @@ def test_the_beat_task_recounts_every_active_campaign(
     clock: ManualClock,
     settings: Settings,
     campaign: int,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from workers import tasks
     from workers.celery_app import app
+    from workers.context import WorkerContext, use_context
 
-    monkeypatch.setattr(tasks, "get_sessionmaker", lambda: db.factory)
-    monkeypatch.setattr(tasks, "clock", lambda: clock)
+    use_context(WorkerContext(clock=clock, sessions=db.factory))
     seed_results(db.factory, clock, settings)
     assert rolled_up(db, Period()).stage("enrolled").leads == FUNNEL_ALL["Enrolled"]
     capture(db.factory, clock, settings, email="new@example.com", phone=None)

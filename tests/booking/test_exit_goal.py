@@ -11,7 +11,7 @@ from nurture.booking.slots import open_slots
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.messages.models import Message, MessageKind, MessageStatus
-from nurture.messages.transactional import queue_sms
+from nurture.messages.transactional import Notice, queue_notice
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 from tests.booking.clinic import set_availability
 from tests.factories import capture
@@ -55,14 +55,11 @@ def test_a_booking_does_not_silence_notices_already_waiting_for_the_lead(
     set_availability(db.factory, clock)
     lead = capture(db.factory, clock, settings)
     with db.factory.begin() as session:
-        queue_sms(
+        queue_notice(
             session,
-            lead_id=lead.lead_id,
-            kind="reply",
-            dedupe_key="reply:1",
-            body="Thanks! Here are our next free times.",
-            due_at=clock.now(),
-            now=clock.now(),
+            Notice(lead.lead_id, "reply", "reply:1", clock.now()),
+            "Thanks! Here are our next free times.",
+            clock.now(),
         )
         slot = open_slots(session, settings, now=clock.now(), limit=1)[0]
         book_slot(session, settings, lead.lead_id, slot.starts_at, source="test", now=clock.now())

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 from sqlalchemy import select
 
-from nurture.consent.models import Channel
+from nurture.channel import Channel
 from nurture.leads.models import Lead
 from nurture.messages.models import Message, MessageStatus
 from tests.browser.helpers import login, screenshot

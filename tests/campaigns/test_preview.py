@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.preview import Draft, FieldProblem, preview_step
+from nurture.channel import Channel
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.links import read_token
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from nurture.clinic.profile import save_overrides
@@ -92,6 +93,7 @@ def test_timeline_refuses_an_unknown_zone_or_start(nurture: Invoke) -> None:
     assert "--start 'next tuesday'" in output
 
 
+@pytest.mark.slow
 def test_timeline_matches_what_the_dispatcher_writes(
     nurture: Invoke, db: Database, clock: ManualClock, settings: Settings, campaign: int
 ) -> None:
@@ -132,7 +134,7 @@ def test_timeline_follows_the_quiet_hours_saved_in_the_console(
     nurture: Invoke, migrated: None, clock: ManualClock
 ) -> None:
     with get_sessionmaker().begin() as session:
-        save_overrides(session, {"sms_quiet_hours": "12:00-21:00"}, clock.now())
+        save_overrides(session, {"sms_sending_hours": "12:00-21:00"}, clock.now())
     output = succeeded(
         nurture(
             "campaigns",

@@ -6,10 +6,10 @@ import csv
 import io
 from pathlib import Path
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import Evidence, revoke, suppress
-from nurture.consent.models import Channel
 from nurture.db import get_sessionmaker
 from tests.cli.conftest import Invoke, failed_cleanly, succeeded
 from tests.factories import capture

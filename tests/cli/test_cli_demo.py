@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,9 @@ from nurture.leads.models import Lead
 from nurture.messages.models import Message, MessageKind
 from nurture.replies.models import InboundMessage
 from tests.cli.conftest import Invoke, failed_cleanly, succeeded, timeline_entry
+
+# Each rehearses a whole sequence; left out of `make quick`, run by `make test`.
+pytestmark = pytest.mark.slow
 
 JORDAN_STEPS = (
     "welcome-article",

@@ -24,23 +24,23 @@ def test_time_zone_must_be_a_real_iana_zone() -> None:
         fields.clinic_timezone("America/Springfield")
 
 
-def test_sms_quiet_hours_may_narrow_the_legal_window_but_never_widen_it() -> None:
-    assert fields.sms_quiet_hours("9:30-20:00") == "09:30-20:00"
-    assert fields.sms_quiet_hours("08:00-21:00") == "08:00-21:00"
+def test_sms_sending_hours_may_narrow_the_legal_window_but_never_widen_it() -> None:
+    assert fields.sms_sending_hours("9:30-20:00") == "09:30-20:00"
+    assert fields.sms_sending_hours("08:00-21:00") == "08:00-21:00"
     for wider in ("07:30-21:00", "08:00-21:30", "06:00-23:00"):
         with pytest.raises(ValueError, match="outside 08:00-21:00"):
-            fields.sms_quiet_hours(wider)
+            fields.sms_sending_hours(wider)
     with pytest.raises(ValueError, match="texts need a window"):
-        fields.sms_quiet_hours("  ")
+        fields.sms_sending_hours("  ")
 
 
-def test_email_quiet_hours_are_optional_but_must_parse_when_given() -> None:
-    assert fields.email_quiet_hours("") == ""
-    assert fields.email_quiet_hours("7:00-22:00") == "07:00-22:00"
+def test_email_sending_hours_are_optional_but_must_parse_when_given() -> None:
+    assert fields.email_sending_hours("") == ""
+    assert fields.email_sending_hours("7:00-22:00") == "07:00-22:00"
     with pytest.raises(ValueError, match="start must be before the end"):
-        fields.email_quiet_hours("22:00-07:00")
+        fields.email_sending_hours("22:00-07:00")
     with pytest.raises(ValueError, match="not a time range"):
-        fields.email_quiet_hours("evenings")
+        fields.email_sending_hours("evenings")
 
 
 def test_name_and_address_are_single_trimmed_lines_and_never_empty() -> None:

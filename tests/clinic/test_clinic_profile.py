@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from nurture.booking.models import ClinicSetting
-from nurture.clinic.conflicts import quiet_hours_conflicts
+from nurture.channel import Channel
+from nurture.clinic.conflicts import sending_hours_conflicts
 from nurture.clinic.profile import PROFILE_KEY, effective_settings, save_overrides
 from nurture.clock import ManualClock
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
 from tests.support import Database
 
@@ -55,10 +55,10 @@ def test_sms_hours_outside_every_step_window_name_the_steps_that_could_never_go(
     db: Database, settings: Settings, campaign: int
 ) -> None:
     late = SendingPolicy.from_settings(
-        settings.model_copy(update={"sms_quiet_hours": "19:00-21:00"})
+        settings.model_copy(update={"sms_sending_hours": "19:00-21:00"})
     )
     with db.factory() as session:
-        problems = quiet_hours_conflicts(session, late)
+        problems = sending_hours_conflicts(session, late)
     assert problems[0] == (
         Channel.SMS,
         "step sms-hello of campaign hamstring-sciatica could never go out"
@@ -72,14 +72,14 @@ def test_sms_hours_that_shut_out_one_state_say_which(
     db: Database, settings: Settings, campaign: int
 ) -> None:
     # 17:00-21:00 still leaves every state an hour inside the steps' 10:00-18:00.
-    evening = settings.model_copy(update={"sms_quiet_hours": "17:00-21:00"})
+    evening = settings.model_copy(update={"sms_sending_hours": "17:00-21:00"})
     with db.factory() as session:
-        assert quiet_hours_conflicts(session, SendingPolicy.from_settings(evening)) == []
+        assert sending_hours_conflicts(session, SendingPolicy.from_settings(evening)) == []
     state_late = settings.model_copy(
-        update={"sms_quiet_hours": "12:00-21:00", "sms_state_hours": {"FL": "08:00-11:00"}}
+        update={"sms_sending_hours": "12:00-21:00", "sms_state_hours": {"FL": "08:00-11:00"}}
     )
     with db.factory() as session:
-        problems = quiet_hours_conflicts(session, SendingPolicy.from_settings(state_late))
+        problems = sending_hours_conflicts(session, SendingPolicy.from_settings(state_late))
     assert (
         Channel.SMS,
         "step sms-hello of campaign hamstring-sciatica could never reach leads in FL (08:00-11:00)",

@@ -13,10 +13,11 @@ from sqlalchemy import select
 
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.sync import sync_campaign
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent
-from nurture.consent.models import Channel, ConsentEvent
+from nurture.consent.models import ConsentEvent
 from nurture.messages.channels.base import OutboundEmail
 from nurture.messages.models import Message, MessageKind
 from nurture.sequences.models import Enrollment, EnrollmentStatus

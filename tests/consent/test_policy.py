@@ -11,13 +11,14 @@ from sqlalchemy import select
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.spec import CampaignSpec, StepSpec
 from nurture.campaigns.sync import sync_campaign
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings, get_settings
-from nurture.consent.models import Channel
-from nurture.consent.policy import FrequencyCap, SendingPolicy, parse_hours, us_state
+from nurture.consent.policy import SendingPolicy, us_state
+from nurture.hours import FrequencyCap, parse_hours
 from nurture.leads.zone import lead_zone
 from nurture.messages.models import Message, MessageStatus
-from nurture.sequences.enroll import due_at
+from nurture.sequences.timing import due_at
 from tests.factories import capture
 from tests.harness import Harness
 from tests.support import Database
@@ -34,7 +35,7 @@ def policy(monkeypatch: pytest.MonkeyPatch, **env: str) -> SendingPolicy:
     return SendingPolicy.from_settings(get_settings())
 
 
-def test_default_sms_quiet_hours_hold_a_late_evening_text_until_eight(
+def test_default_sms_sending_hours_hold_a_late_evening_text_until_eight(
     settings: Settings,
 ) -> None:
     rules = SendingPolicy.from_settings(settings)

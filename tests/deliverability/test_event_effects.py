@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.consent.ledger import current_consent, suppression_reason
-from nurture.consent.models import Channel, ConsentAction, ConsentEvent
+from nurture.consent.models import ConsentAction, ConsentEvent
 from nurture.deliverability.models import ProviderEvent
 from nurture.messages.models import Message
 from tests.deliverability.conftest import ADDRESS, SentEmail, Sequence, Webhook, sendgrid_event

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from nurture.consent.models import Suppression
@@ -14,6 +15,9 @@ from nurture.leads.models import Lead
 from nurture.messages.models import Message
 from tests.deliverability.conftest import Sequence, Webhook, sendgrid_event
 from tests.factories import capture
+
+# A 10,000-event post; left out of `make quick`, run by `make test`.
+pytestmark = pytest.mark.slow
 
 LEADS = 100
 EVENTS = 10_000

@@ -19,10 +19,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent
-from nurture.consent.models import Channel, ConsentAction, ConsentEvent
+from nurture.consent.models import ConsentAction, ConsentEvent
 from nurture.consent.policy import SendingPolicy
 from nurture.links import make_token, reply_address
 from nurture.messages.channels.base import EmailChannel

@@ -21,10 +21,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent
-from nurture.consent.models import Channel, ConsentEvent
+from nurture.consent.models import ConsentEvent
 from nurture.leads.capture import CaptureResult
 from nurture.messages.channels.console import ConsoleEmailChannel
 from nurture.messages.deliver import Delivery

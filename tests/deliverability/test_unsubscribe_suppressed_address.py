@@ -14,10 +14,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import suppression_reason
-from nurture.consent.models import Channel, ConsentEvent
+from nurture.consent.models import ConsentEvent
 from nurture.web.app import create_app
 from nurture.web.deps import get_session_factory
 from tests.deliverability.conftest import ADDRESS, Webhook, sendgrid_event

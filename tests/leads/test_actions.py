@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent
-from nurture.consent.models import Channel
 from nurture.leads import actions
 from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.sequences.models import Enrollment, EnrollmentStatus

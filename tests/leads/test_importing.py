@@ -6,13 +6,14 @@ import pytest
 from sqlalchemy import func, select
 
 from nurture.campaigns.models import Campaign, CampaignStatus
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import Evidence, current_consent, revoke
-from nurture.consent.models import Channel, ConsentEvent
+from nurture.consent.models import ConsentEvent
 from nurture.leads import capture as capture_module
-from nurture.leads import importing
-from nurture.leads.import_file import (
+from nurture.leads.importing import run as importing
+from nurture.leads.importing.csv_file import (
     CsvFile,
     CsvProblem,
     apply_overrides,
@@ -20,8 +21,8 @@ from nurture.leads.import_file import (
     mapping_problems,
     read_csv,
 )
-from nurture.leads.import_rows import RowError
-from nurture.leads.importing import ImportCounts, ImportOrigin, LeadImporter
+from nurture.leads.importing.rows import RowError
+from nurture.leads.importing.run import ImportCounts, ImportOrigin, LeadImporter
 from nurture.leads.models import Lead
 from nurture.sequences.models import Enrollment
 from nurture.staff.service import Actor

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import update
 
 from nurture.booking.models import Booking, BookingStatus
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import Evidence, revoke
-from nurture.consent.models import Channel
 from nurture.leads.models import Lead
 from nurture.leads.search import (
     LeadFilter,

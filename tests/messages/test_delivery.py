@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 
 from nurture.booking.models import Booking
 from nurture.booking.service import book_screening
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import Evidence, revoke, suppress, suppression_reason
-from nurture.consent.models import Channel
 from nurture.leads.models import Lead
 from nurture.messages.channels.base import (
     OutboundEmail,

@@ -6,14 +6,14 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import Evidence, revoke, suppress
-from nurture.consent.models import Channel
 from nurture.leads.models import Lead
 from nurture.messages.channels.base import Attachment, OutboundEmail
 from nurture.messages.models import Message, MessageStatus
-from nurture.messages.transactional import EmailContent, cancel_pending, queue_email, queue_sms
+from nurture.messages.transactional import EmailContent, Notice, cancel_pending, queue_notice
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 from tests.factories import capture
 from tests.harness import Harness
@@ -29,14 +29,11 @@ def lead_id(db: Database) -> int:
 
 def notice(db: Database, clock: ManualClock, key: str = "confirm:1") -> int | None:
     with db.factory.begin() as session:
-        return queue_email(
+        return queue_notice(
             session,
-            lead_id=lead_id(db),
-            kind="booking-confirmation",
-            dedupe_key=key,
-            content=EmailContent("Your screening", "See you Tuesday.", "<p>See you</p>", (ICS,)),
-            due_at=clock.now(),
-            now=clock.now(),
+            Notice(lead_id(db), "booking-confirmation", key, clock.now()),
+            EmailContent("Your screening", "See you Tuesday.", "<p>See you</p>", (ICS,)),
+            clock.now(),
         )
 
 
@@ -78,14 +75,11 @@ def test_notice_never_goes_to_a_suppressed_address_or_after_stop(
     with db.factory.begin() as session:
         suppress(session, Channel.EMAIL, "dana@example.com", "hard bounce", clock.now())
         revoke(session, dana, Channel.SMS, Evidence("sms:STOP"), clock.now())
-        queue_sms(
+        queue_notice(
             session,
-            lead_id=dana,
-            kind="booking-reminder",
-            dedupe_key="remind:1",
-            body="Reminder: screening tomorrow at 3pm.",
-            due_at=clock.now(),
-            now=clock.now(),
+            Notice(dana, "booking-reminder", "remind:1", clock.now()),
+            "Reminder: screening tomorrow at 3pm.",
+            clock.now(),
         )
     notice(db, clock)
     harness = Harness(db, clock, settings)
@@ -101,14 +95,11 @@ def test_reminder_for_a_cancelled_booking_is_skipped_with_the_reason(
 ) -> None:
     capture(db.factory, clock, settings)
     with db.factory.begin() as session:
-        queue_sms(
+        queue_notice(
             session,
-            lead_id=lead_id(db),
-            kind="booking-reminder",
-            dedupe_key="remind:7",
-            body="Reminder",
-            due_at=clock.now() + timedelta(days=1),
-            now=clock.now(),
+            Notice(lead_id(db), "booking-reminder", "remind:7", clock.now() + timedelta(days=1)),
+            "Reminder",
+            clock.now(),
         )
         assert cancel_pending(session, ["remind:7"], "booking cancelled", clock.now()) == 1
     harness = Harness(db, clock, settings)

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from nurture.campaigns.definition import CampaignDefinition
+from nurture.channel import Channel
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.leads.models import Lead
 from nurture.messages.compose import message_context
 from nurture.messages.render import MessageContext, render_email

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent, suppress, suppression_reason
-from nurture.consent.models import Channel, ConsentAction, ConsentEvent
+from nurture.consent.models import ConsentAction, ConsentEvent
 from nurture.leads.capture import CaptureResult
 from nurture.messages.models import Message, MessageStatus
 from nurture.replies.consent import CARRIER_STOP, SMS_STOP_REASON

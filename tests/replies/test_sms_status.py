@@ -6,15 +6,15 @@ from datetime import timedelta
 
 import pytest
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent, suppression_reason
-from nurture.consent.models import Channel
 from nurture.deliverability.models import ProviderEvent
+from nurture.deliverability.sms_status import StatusReport, apply_status
 from nurture.leads.capture import CaptureResult
 from nurture.messages.models import Message, MessageStatus
 from nurture.replies.consent import CARRIER_STOP
-from nurture.replies.sms_status import StatusReport, apply_status
 from tests.harness import Harness
 from tests.replies.conftest import PHONE, rows
 from tests.support import Database

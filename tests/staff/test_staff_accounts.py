@@ -19,7 +19,7 @@ from nurture.staff.service import (
     create_user,
 )
 from tests.staff.accounts import PASSWORD, SETUP, staff_user
-from tests.support import Database
+from tests.support import Database, fresh_python
 
 
 def _entries(db: Database) -> list[AuditEntry]:
@@ -38,6 +38,14 @@ def test_password_is_stored_as_an_argon2id_hash_that_verifies(
         assert PASSWORD not in stored.password_hash
         assert verify_password(stored.password_hash, PASSWORD)
         assert not verify_password(stored.password_hash, PASSWORD + "!")
+
+
+@pytest.mark.slow
+def test_production_hashes_use_argon2_cffis_recommended_parameters() -> None:
+    # The suite signs in with the cheapest parameters (tests/conftest.py); a process of
+    # the product's own hashes with the RFC 9106 low-memory profile: 64 MiB, 3 passes.
+    probe = "from nurture.staff.passwords import hash_password; print(hash_password('x' * 12))"
+    assert fresh_python(probe).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
 def test_right_password_signs_in_and_wrong_one_is_refused(db: Database, clock: ManualClock) -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from nurture.channel import Channel
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.consent.wording import WORDING
 from tests.factories import ARTICLE
 from tests.web.page_parsing import form_fields, label_texts, text_by_id

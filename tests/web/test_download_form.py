@@ -10,17 +10,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import Evidence
-from nurture.consent.models import Channel, ConsentEvent
+from nurture.consent.models import ConsentEvent
 from nurture.consent.wording import WORDING
 from nurture.leads import capture as lead_capture
 from nurture.leads.capture import CaptureResult
 from nurture.leads.models import Lead
 from nurture.leads.submission import LeadSubmission
 from nurture.sequences.models import Enrollment, EnrollmentStatus
-from nurture.web import capture as web_capture
 from tests.factories import ARTICLE
 from tests.support import Database
 from tests.web.page_parsing import form_fields, text_by_id
@@ -242,7 +242,7 @@ def test_double_clicked_download_still_lands_on_the_article(
             session.flush()
         return real_capture(session, submission, evidence, now, settings)
 
-    monkeypatch.setattr(web_capture, "capture_lead", second_of_two_requests)
+    monkeypatch.setattr(lead_capture, "capture_lead", second_of_two_requests)
     response = client.post(DOWNLOAD, data=GOOD)
     assert response.status_code == 303
     assert calls == ["dana@example.com", "dana@example.com"]

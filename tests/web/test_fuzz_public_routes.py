@@ -36,6 +36,9 @@ from tests.deliverability.conftest import new_signer
 from tests.factories import ARTICLE, capture
 from tests.support import Database, every_row, tamper
 
+# Fuzzing budgets of seconds each; left out of `make quick`, run by `make test`.
+pytestmark = pytest.mark.slow
+
 BUDGET = settings(
     max_examples=40,
     deadline=None,

@@ -12,10 +12,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent
-from nurture.consent.models import Channel
 from nurture.leads.capture import CaptureResult
 from nurture.links import reply_address
 from nurture.messages.channels.base import OutboundEmail

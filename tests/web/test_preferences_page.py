@@ -8,14 +8,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent
-from nurture.consent.models import Channel, ConsentEvent
+from nurture.consent.models import ConsentEvent
 from nurture.leads.capture import CaptureResult
 from nurture.links import preferences_url
 from nurture.messages.models import Message
-from nurture.messages.transactional import EmailContent, queue_email
+from nurture.messages.transactional import EmailContent, Notice, queue_notice
 from nurture.sequences.models import Enrollment
 from tests.factories import capture
 from tests.harness import Harness
@@ -182,16 +183,11 @@ def test_pausing_does_not_hold_a_notice_the_lead_asked_for(
     harness.dispatch()
     reminder_due = clock.now() + timedelta(days=1)
     with db.factory.begin() as session:
-        queue_email(
+        queue_notice(
             session,
-            lead_id=lead.lead_id,
-            kind="reminder",
-            dedupe_key="reminder:test",
-            content=EmailContent(
-                "Your screening is tomorrow", "See you tomorrow.", "<p>See you</p>"
-            ),
-            due_at=reminder_due,
-            now=clock.now(),
+            Notice(lead.lead_id, "reminder", "reminder:test", reminder_due),
+            EmailContent("Your screening is tomorrow", "See you tomorrow.", "<p>See you</p>"),
+            clock.now(),
         )
     client.post(url, data={"pause": "30d"})
     reminder = harness.messages()["reminder"]

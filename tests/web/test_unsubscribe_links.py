@@ -8,10 +8,11 @@ import time_machine
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent
-from nurture.consent.models import Channel, ConsentAction, ConsentEvent
+from nurture.consent.models import ConsentAction, ConsentEvent
 from nurture.links import make_token, preferences_url, unsubscribe_url
 from tests.factories import capture
 from tests.support import Database, tamper

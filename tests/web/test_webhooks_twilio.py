@@ -12,10 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent, suppression_reason
-from nurture.consent.models import Channel, ConsentEvent
+from nurture.consent.models import ConsentEvent
 from nurture.leads.capture import CaptureResult
 from nurture.messages.models import Message, MessageStatus
 from nurture.replies.models import InboundMessage, InboxItem

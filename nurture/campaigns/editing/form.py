@@ -13,7 +13,7 @@ from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.preview import Draft, FieldProblem
 from nurture.campaigns.spec import CampaignSpec, StepSpec
 from nurture.campaigns.validate import validate_definition
-from nurture.consent.models import Channel
+from nurture.channel import Channel
 
 STEP_FIELDS = ("delay", "channel", "condition", "window", "subject", "preheader", "body")
 MAX_BODY = 20_000

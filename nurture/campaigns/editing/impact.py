@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nurture.campaigns.definition import CampaignDefinition
-from nurture.campaigns.editing.migration import PENDING, RUNNING, plan_moves
+from nurture.campaigns.editing.migration import plan_moves
 from nurture.campaigns.models import Campaign
 from nurture.consent.policy import SendingPolicy
-from nurture.messages.models import Message, MessageStatus
-from nurture.sequences.models import Enrollment, EnrollmentStatus
+from nurture.messages.models import WAITING_STATUSES, Message, MessageStatus
+from nurture.sequences.models import LIVE_ENROLLMENTS, Enrollment, EnrollmentStatus
 
 
 def _n(count: int, one: str, many: str) -> str:
@@ -116,7 +116,7 @@ def describe_impact(
         if slot == "waiting":
             retimed += len(group.due)
             due_now += sum(1 for due in group.due.values() if due <= now)
-    running = (Enrollment.campaign_id == campaign.id, Enrollment.status.in_(RUNNING))
+    running = (Enrollment.campaign_id == campaign.id, Enrollment.status.in_(LIVE_ENROLLMENTS))
     paused = session.scalar(
         select(func.count())
         .select_from(Enrollment)
@@ -134,7 +134,7 @@ def describe_impact(
         )
 
     pending = messages(
-        Message.status.in_(PENDING),
+        Message.status.in_(WAITING_STATUSES),
         Message.enrollment_id.in_(select(Enrollment.id).where(*running).scalar_subquery()),
     )
     sent = messages(Message.status.in_([MessageStatus.SENT, MessageStatus.DELIVERED]))

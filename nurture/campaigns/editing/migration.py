@@ -16,12 +16,10 @@ from nurture.campaigns.sync import load_version
 from nurture.consent.policy import SendingPolicy
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
-from nurture.messages.models import Message, MessageKind, MessageStatus
-from nurture.sequences.enroll import due_at
-from nurture.sequences.models import Enrollment, EnrollmentStatus
-
-RUNNING = (EnrollmentStatus.ACTIVE, EnrollmentStatus.PAUSED)
-PENDING = (MessageStatus.QUEUED, MessageStatus.HELD)
+from nurture.messages import outbox
+from nurture.messages.models import Message, MessageKind
+from nurture.sequences.models import LIVE_ENROLLMENTS, Enrollment, EnrollmentStatus
+from nurture.sequences.timing import step_due
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,16 +83,13 @@ def _new_due_times(
             Enrollment.campaign_id == campaign_id,
             Enrollment.campaign_version_id == version_id,
             Enrollment.next_step_key == key,
-            Enrollment.status.in_(RUNNING),
+            Enrollment.status.in_(LIVE_ENROLLMENTS),
         )
     )
     # The same maths as the dispatcher's advance: from sign-up, in the lead's zone.
     return {
-        enrollment_id: due_at(
-            enrolled_at,
-            step,
-            lead_zone(timezone, phone, clinic_zone),
-            policy.windows(step, phone),
+        enrollment_id: step_due(
+            enrolled_at, step, lead_zone(timezone, phone, clinic_zone), policy, phone
         )
         for enrollment_id, enrolled_at, timezone, phone in rows
     }
@@ -111,7 +106,7 @@ def plan_moves(
     """Where each group of running enrollments would go in `new` (nothing is written)."""
     groups = session.execute(
         select(Enrollment.campaign_version_id, Enrollment.next_step_key, func.count())
-        .where(Enrollment.campaign_id == campaign_id, Enrollment.status.in_(RUNNING))
+        .where(Enrollment.campaign_id == campaign_id, Enrollment.status.in_(LIVE_ENROLLMENTS))
         .group_by(Enrollment.campaign_version_id, Enrollment.next_step_key)
     ).all()
     specs: dict[int, CampaignSpec] = {}
@@ -157,7 +152,7 @@ def move_enrollments_to_version(
         same = (
             Enrollment.campaign_id == campaign_id,
             Enrollment.campaign_version_id == group.version_id,
-            Enrollment.status.in_(RUNNING),
+            Enrollment.status.in_(LIVE_ENROLLMENTS),
             Enrollment.next_step_key.is_(None)
             if group.key is None
             else Enrollment.next_step_key == group.key,
@@ -213,22 +208,12 @@ def _skip_orphaned_messages(
     # that version lacks could not be rendered, so it ends now with a recorded reason.
     keys = [s.key for s in load_version(session, version_id).spec.steps]
     moved = select(Enrollment.id).where(Enrollment.campaign_version_id == version_id)
+    orphaned = [
+        Message.campaign_id == campaign_id,
+        Message.kind == MessageKind.CAMPAIGN,
+        Message.step_key.not_in(keys),
+        Message.enrollment_id.in_(moved.scalar_subquery()),
+    ]
     return len(
-        session.scalars(
-            update(Message)
-            .where(
-                Message.campaign_id == campaign_id,
-                Message.kind == MessageKind.CAMPAIGN,
-                Message.status.in_(PENDING),
-                Message.step_key.not_in(keys),
-                Message.enrollment_id.in_(moved.scalar_subquery()),
-            )
-            .values(
-                status=MessageStatus.SKIPPED,
-                reason=f"step removed in campaign version {number}",
-                updated_at=now,
-            )
-            .returning(Message.id)
-            .execution_options(synchronize_session=False)
-        ).all()
+        outbox.skip_waiting(session, orphaned, f"step removed in campaign version {number}", now)
     )

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import phonenumbers
 
 from nurture.campaigns.preview import Preview
+from nurture.channel import Channel
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.leads.models import new_public_id
 from nurture.leads.submission import DEFAULT_PHONE_REGION
 from nurture.messages.channels.base import (

@@ -28,9 +28,9 @@ from nurture.campaigns.models import Campaign, CampaignVersion
 from nurture.campaigns.preview import FieldProblem, Preview, preview_step
 from nurture.campaigns.spec import WEEKDAYS, StepSpec
 from nurture.campaigns.sync import load_version
+from nurture.channel import Channel
 from nurture.clock import Clock
 from nurture.config import Settings
-from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
 from nurture.messages.channels.base import ChannelError
 from nurture.staff.models import StaffUser

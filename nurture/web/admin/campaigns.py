@@ -32,14 +32,13 @@ from nurture.campaigns.overview import (
     version_rows,
 )
 from nurture.campaigns.sync import load_version
-from nurture.cli.output import local_time
-from nurture.cli.plan import plan_steps
 from nurture.clock import in_calendar
 from nurture.config import Settings
 from nurture.consent.policy import SendingPolicy
 from nurture.leads.zone import valid_zone
+from nurture.sequences.timing import plan_steps
 from nurture.staff.models import StaffUser
-from nurture.text import counted
+from nurture.text import counted, local_time
 from nurture.web.admin.auth import check_csrf
 from nurture.web.admin.deps import CampaignsUser, actor
 from nurture.web.admin.pages import admin_page, redirect_with_notice

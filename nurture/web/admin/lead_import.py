@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from nurture.config import Settings
 from nurture.leads.capture import CampaignRefused, active_campaign
-from nurture.leads.import_file import (
+from nurture.leads.importing.csv_file import (
     FIELDS,
     NOT_IMPORTED,
     CsvFile,
@@ -29,7 +29,7 @@ from nurture.leads.import_file import (
     mapping_problems,
     read_csv,
 )
-from nurture.leads.import_jobs import (
+from nurture.leads.importing.jobs import (
     ImportJob,
     create_job,
     find_job,
@@ -38,14 +38,14 @@ from nurture.leads.import_jobs import (
     recent_jobs,
     start_import_thread,
 )
-from nurture.leads.import_uploads import UploadMissing, read_upload, save_upload
-from nurture.leads.importing import (
+from nurture.leads.importing.run import (
     ImportCounts,
     ImportOrigin,
     LeadImporter,
     active_campaigns,
     safe_filename,
 )
+from nurture.leads.importing.uploads import UploadMissing, read_upload, save_upload
 from nurture.spreadsheet import neutralise
 from nurture.staff.models import StaffUser
 from nurture.web.admin.auth import check_csrf

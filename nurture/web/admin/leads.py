@@ -23,10 +23,10 @@ from nurture.booking.display import when
 from nurture.booking.service import BookingClosed, book_slot
 from nurture.booking.slots import SlotUnavailable, open_slots
 from nurture.campaigns.models import Campaign
+from nurture.channel import Channel
 from nurture.clock import parse_moment
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent
-from nurture.consent.models import Channel
 from nurture.consent.policy import SendingPolicy
 from nurture.leads import actions
 from nurture.leads.admin import (

@@ -26,6 +26,7 @@ from tests.support import Database
 from tests.web.admin.console import post_form, sign_in_as
 from tests.web.page_parsing import form_fields, text_by_id
 from workers import tasks
+from workers.context import WorkerContext, use_context
 
 CHICAGO = ZoneInfo("America/Chicago")
 PAGE = "/admin/settings"
@@ -105,7 +106,7 @@ def test_form_shows_the_environment_defaults_with_the_phone_written_nationally(
     assert values["clinic_name"] == settings.clinic_name
     assert values["clinic_phone"] == "(217) 555-0142"
     assert values["clinic_timezone"] == "America/Chicago"
-    assert values["sms_quiet_hours"] == "08:00-21:00"
+    assert values["sms_sending_hours"] == "08:00-21:00"
     assert values["hours_monday"] == "09:00-12:00, 13:00-17:00"
     assert values["hours_sunday"] == ""
 
@@ -118,8 +119,8 @@ def test_every_bad_field_is_named_and_what_was_typed_stays(
         "clinic_name": "  ",
         "clinic_phone": "555-CALL",
         "clinic_timezone": "Mars/Olympus",
-        "sms_quiet_hours": "07:00-22:00",
-        "email_quiet_hours": "nights",
+        "sms_sending_hours": "07:00-22:00",
+        "email_sending_hours": "nights",
         "hours_monday": "9-5",
         "hours_tuesday": "09:00-12:00, 11:00-14:00",
         "clinic_address": "",
@@ -223,26 +224,22 @@ def test_quiet_hours_that_would_strand_a_campaign_text_are_refused_naming_the_st
     client: TestClient, db: Database, admin: str, campaign: int
 ) -> None:
     response = post_form(
-        client, PAGE, admin, {**current_form(client), "sms_quiet_hours": "19:00-21:00"}
+        client, PAGE, admin, {**current_form(client), "sms_sending_hours": "19:00-21:00"}
     )
     assert response.status_code == 422
     assert "SMS quiet hours: step sms-hello of campaign hamstring-sciatica could never go out" in (
         text_by_id(response.text, "settings-problems")
     )
-    assert form_fields(response.text)["sms_quiet_hours"] == "19:00-21:00"
+    assert form_fields(response.text)["sms_sending_hours"] == "19:00-21:00"
 
 
 @pytest.fixture
-def worker(
-    db: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[list[int]]:
+def worker(db: Database, clock: ManualClock) -> Iterator[list[int]]:
     """The Celery tasks, called directly, on the test database and clock; returns enqueued ids."""
     enqueued: list[int] = []
-    monkeypatch.setattr(tasks, "get_sessionmaker", lambda: db.factory)
-    monkeypatch.setattr(tasks, "enqueue_delivery", enqueued.extend)
-    tasks.use_clock(clock)
+    use_context(WorkerContext(clock=clock, sessions=db.factory, enqueue=enqueued.extend))
     yield enqueued
-    tasks.use_clock(None)
+    use_context(None)
 
 
 def test_saved_clinic_name_and_address_sign_the_next_email(
@@ -267,7 +264,7 @@ def test_saved_clinic_name_and_address_sign_the_next_email(
     assert "9 Oak Street, Chicago, IL" in text and "Riverside" not in text
 
 
-def test_narrower_sms_quiet_hours_move_the_next_text(
+def test_narrower_sms_sending_hours_move_the_next_text(
     client: TestClient,
     db: Database,
     clock: ManualClock,
@@ -278,7 +275,7 @@ def test_narrower_sms_quiet_hours_move_the_next_text(
 ) -> None:
     # Enrolled Monday 09:00 Chicago: the text is due 2 hours later, at 11:00, inside its
     # 10:00-18:00 window; SMS quiet hours from noon hold it until 12:00.
-    assert save(client, admin, sms_quiet_hours="12:00-21:00") == "Saved: SMS quiet hours."
+    assert save(client, admin, sms_sending_hours="12:00-21:00") == "Saved: SMS quiet hours."
     lead = capture(db.factory, clock, settings).lead_id
     tasks.dispatch()
     with db.factory() as session:

@@ -26,6 +26,9 @@ from tests.web.admin.console_lead import LeadWithHistory, lead_with_history
 from tests.web.admin.console_routes import console_routes
 from tests.web.page_parsing import form_fields
 
+# Every console page for a hostile name; left out of `make quick`, run by `make test`.
+pytestmark = pytest.mark.slow
+
 NAME = "<script>alert(1)</script>{{ 7*7 }}"
 # Autoescaped: the markup becomes text and the braces stay as typed.
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}"

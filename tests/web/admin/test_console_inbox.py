@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from nurture.channel import Channel
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import suppress
-from nurture.consent.models import Channel
 from nurture.leads.capture import CaptureResult
 from nurture.leads.models import Lead
 from nurture.messages.models import Message, MessageKind, MessageStatus

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from nurture.clock import ManualClock
 from nurture.config import Settings
-from nurture.leads.import_file import read_csv
-from nurture.leads.import_jobs import THREAD_PREFIX, JobRun, create_job
-from nurture.leads.import_uploads import save_upload, uploads_dir
+from nurture.leads.importing.csv_file import read_csv
+from nurture.leads.importing.jobs import THREAD_PREFIX, JobRun, create_job
+from nurture.leads.importing.uploads import save_upload, uploads_dir
 from nurture.leads.models import Lead
 from nurture.sequences.models import Enrollment
 from nurture.staff.models import AuditEntry

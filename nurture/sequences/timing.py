@@ -1,19 +1,54 @@
-"""When each step of a campaign would reach a sample lead: the dispatcher's and gate's maths."""
+"""When a step is due, the one place: the dispatcher's advance, enrolment, step-edit
+migration, a lead's timeline in the console and the campaign dry-run timeline (CLI and
+console) all time steps here.
+
+A step is due at enrollment + delay (in UTC, so "2d" means 48 real hours across a
+daylight-saving change), moved forward to the first moment inside every window that
+applies to it (nurture.sequences.schedule) in the lead's local time. The dry run
+then applies the frequency cap as the gate would.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from nurture.campaigns.spec import WEEKDAYS, CampaignSpec, StepSpec
-from nurture.cli.output import local_time
-from nurture.consent.models import Channel
+from nurture.channel import Channel
 from nurture.consent.policy import SendingPolicy
-from nurture.sequences.enroll import due_at
-from nurture.sequences.schedule import SendWindow, is_allowed, next_allowed
+from nurture.hours import SendWindow
+from nurture.sequences.schedule import is_allowed, next_allowed
+from nurture.text import local_time
 
 CHANNEL_LABEL = {Channel.SMS: "SMS", Channel.EMAIL: "email"}
+
+
+def due_at(
+    enrolled_at: datetime,
+    step: StepSpec,
+    zone: ZoneInfo,
+    windows: Sequence[SendWindow] | None = None,
+) -> datetime:
+    """When `step` is due for a lead enrolled at `enrolled_at` living in `zone`.
+
+    `windows` come from the sending policy; without them the step's own window and
+    the legal SMS hours apply.
+    """
+    chosen = step.windows() if windows is None else windows
+    return next_allowed(enrolled_at.astimezone(UTC) + step.offset, zone, chosen)
+
+
+def step_due(
+    enrolled_at: datetime,
+    step: StepSpec,
+    zone: ZoneInfo,
+    policy: SendingPolicy,
+    phone: str | None,
+) -> datetime:
+    """When `step` is due for a lead with this phone (their state's SMS hours apply)."""
+    return due_at(enrolled_at, step, zone, policy.windows(step, phone))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +83,7 @@ def describe_window(window: SendWindow, policy: SendingPolicy, step: StepSpec) -
         else:
             label = " " + ",".join(WEEKDAYS[d].title() for d in days)
         return f"step window {window.label()}{label}"
-    if window == policy.quiet_hours.get(step.channel):
+    if window == policy.sending_hours.get(step.channel):
         return f"{CHANNEL_LABEL[step.channel]} quiet hours {window.label()}"
     return f"the lead's state's SMS hours {window.label()}"
 

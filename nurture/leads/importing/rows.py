@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails
 
-from nurture.leads.import_file import CONSENT_FIELDS, FIELDS
+from nurture.leads.importing.csv_file import CONSENT_FIELDS, FIELDS
 from nurture.leads.submission import ConsentChoice, LeadSubmission
 
 CONSENT_YES = frozenset(

@@ -20,10 +20,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from nurture.clock import Clock
 from nurture.config import Settings
 from nurture.db import Base
-from nurture.leads.import_file import CsvProblem, read_csv
-from nurture.leads.import_rows import RowError
-from nurture.leads.import_uploads import UploadMissing, delete_upload, read_upload
-from nurture.leads.importing import CHUNK_SIZE, ImportCounts, ImportOrigin, LeadImporter
+from nurture.leads.importing.csv_file import CsvProblem, read_csv
+from nurture.leads.importing.rows import RowError
+from nurture.leads.importing.run import CHUNK_SIZE, ImportCounts, ImportOrigin, LeadImporter
+from nurture.leads.importing.uploads import UploadMissing, delete_upload, read_upload
 from nurture.leads.models import new_public_id
 from nurture.staff.service import Actor, record_audit
 

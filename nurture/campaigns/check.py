@@ -1,4 +1,5 @@
-"""Bring a database up to date: the schema, then every campaign folder that passes validation."""
+"""Checking a campaign folder as a whole (loaded, validated, findings naming real files)
+and storing one that passed."""
 
 from __future__ import annotations
 
@@ -6,13 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.campaigns.definition import CampaignDefinition, CampaignFileError, load_campaign_dir
 from nurture.campaigns.sync import SyncResult, sync_campaign
 from nurture.campaigns.validate import Finding, validate_definition
-from nurture.migrate import upgrade
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,11 +62,3 @@ def sync_checked(factory: sessionmaker[Session], check: CampaignCheck, now: date
         raise ValueError(f"{check.folder} has errors and cannot be synced")
     with factory.begin() as session:
         return sync_campaign(session, check.definition, now)
-
-
-def migrate(database_url: str) -> None:
-    """Apply every migration; a SQLite file's folder is created first."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    upgrade(database_url)

@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from nurture.channel import Channel
 from nurture.config import Settings
 from nurture.consent.ledger import suppress
-from nurture.consent.models import Channel
 from nurture.deliverability.claim import claim_events
 from nurture.messages.models import Message, MessageStatus, can_move
 from nurture.replies import consent

@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nurture.campaigns.models import Campaign, CampaignStatus
+from nurture.channel import Channel
 from nurture.config import Settings
 from nurture.consent.ledger import Evidence, consent_in_force, grant, latest_action
-from nurture.consent.models import Channel, ConsentAction
+from nurture.consent.models import ConsentAction
 from nurture.consent.policy import SendingPolicy
 from nurture.leads.capture import (
     CampaignRefused,
@@ -27,8 +28,8 @@ from nurture.leads.capture import (
     enrol_lead,
     upsert_lead,
 )
-from nurture.leads.import_file import CsvFile
-from nurture.leads.import_rows import CheckedRow, RowError, check_row, is_blank
+from nurture.leads.importing.csv_file import CsvFile
+from nurture.leads.importing.rows import CheckedRow, RowError, check_row, is_blank
 from nurture.leads.models import Lead
 from nurture.staff.service import Actor
 

@@ -21,7 +21,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from nurture.campaigns.check import check_campaign, sync_checked
 from nurture.campaigns.definition import campaign_dirs
+from nurture.cli.runtime.aftermath import Aftermath, aftermath
+from nurture.cli.runtime.scope import settings_scope
+from nurture.cli.runtime.texting import TwilioWebhookPhone, webhook_phone
+from nurture.cli.runtime.threads import TaskTracker, embedded_worker, use_memory_broker
 from nurture.clock import ManualClock
 from nurture.config import Settings
 from nurture.consent.ledger import Evidence
@@ -32,12 +37,8 @@ from nurture.leads.capture import capture_lead
 from nurture.leads.models import Lead
 from nurture.leads.submission import ConsentChoice, LeadSubmission
 from nurture.messages.models import Message, MessageKind, MessageStatus
+from nurture.migrate import migrate
 from nurture.replies.models import InboundMessage
-from nurture.runtime.aftermath import Aftermath, aftermath
-from nurture.runtime.prepare import check_campaign, migrate, sync_checked
-from nurture.runtime.scope import settings_scope
-from nurture.runtime.texting import TwilioWebhookPhone, webhook_phone
-from nurture.runtime.threads import TaskTracker, embedded_worker, use_memory_broker
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
 DEMO_ARTICLE = "tight-hamstrings-sciatic-nerve"
@@ -307,6 +308,7 @@ def rehearse(
     from nurture.web.app import create_app
     from workers import tasks
     from workers.celery_app import app
+    from workers.context import WorkerContext, use_context
 
     with settings_scope(demo_environment(base)) as settings:
         clock = ManualClock(start)
@@ -316,7 +318,7 @@ def rehearse(
         web.state.clock = clock  # the webhook records replies at the rehearsal's time
         leads = [RehearsedLead(lead) for lead in DEMO_LEADS]
         use_memory_broker(app, polling_interval=0.005)
-        tasks.use_clock(clock)
+        use_context(WorkerContext(clock=clock))
         rounds = stalled = 0
         try:
             with (
@@ -354,7 +356,7 @@ def rehearse(
                     if progress is not None:
                         progress(following)
         finally:
-            tasks.use_clock(None)
+            use_context(None)
         with factory() as session:
             policy = SendingPolicy.from_settings(settings)
             for rehearsed in leads:

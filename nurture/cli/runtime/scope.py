@@ -13,14 +13,16 @@ from contextlib import contextmanager
 
 from nurture.config import Settings, get_settings
 from nurture.db import get_engine, get_sessionmaker
+from workers.context import use_context
 
 
 def reset_process_caches() -> None:
-    """Forget the cached settings, engine and sessionmaker (closing the engine's pool)."""
+    """Forget the cached settings, engine, sessionmaker and worker context (closing the pool)."""
     if get_engine.cache_info().currsize:
         get_engine().dispose()
     for cached in (get_settings, get_engine, get_sessionmaker):
         cached.cache_clear()
+    use_context(None)  # in-process tasks build theirs from the settings then in force
 
 
 @contextmanager
