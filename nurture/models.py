@@ -12,6 +12,7 @@ from nurture.leads.api_keys import ApiKey
 from nurture.leads.importing.jobs import ImportJob, ImportRowProblem
 from nurture.leads.models import Lead
 from nurture.messages.models import Message
+from nurture.messages.short_links import ShortLink
 from nurture.replies.models import InboundMessage, InboxItem, SlotOffer
 from nurture.sequences.models import Enrollment
 from nurture.staff.models import AuditEntry, StaffUser
@@ -40,6 +41,7 @@ __all__ = [
     "ResultsFunnelRollup",
     "ResultsRefresh",
     "ResultsStepRollup",
+    "ShortLink",
     "SlotOffer",
     "SoftBounce",
     "StaffUser",

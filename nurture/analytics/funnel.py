@@ -82,8 +82,10 @@ class Stage:
 class StepResult(StepTally):
     """A step's tally as the page shows it, with the rates."""
 
-    # Deliveries the rates are over: the step's own, for an email step.
+    # Deliveries the rates are over: opens over emails, clicks over emails and texts
+    # (a text's links are the product's short links, which count their clicks).
     email_delivered: int = 0
+    text_delivered: int = 0
 
     @property
     def open_rate(self) -> float | None:
@@ -92,8 +94,9 @@ class StepResult(StepTally):
 
     @property
     def click_rate(self) -> float | None:
-        """Clicked over delivered emails (None without delivered emails)."""
-        return self.clicked / self.email_delivered if self.email_delivered else None
+        """Clicked over delivered emails and texts (None when none was delivered)."""
+        delivered = self.email_delivered + self.text_delivered
+        return self.clicked / delivered if delivered else None
 
 
 COUNTS = tuple(f.name for f in fields(StepResult) if f.name not in ("key", "channel"))
@@ -187,6 +190,8 @@ def _results(
             setattr(row, name, getattr(row, name) + getattr(tallied, name))
         if channel == Channel.EMAIL:
             row.email_delivered += tallied.delivered
+        elif channel == Channel.SMS:
+            row.text_delivered += tallied.delivered
     results.steps = list(steps.values())
     counts = {
         "enrolled": tally.enrolled,

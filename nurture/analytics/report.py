@@ -25,8 +25,9 @@ STEP_HEADERS = (
     "Bounces",
     "Bookings",
 )
-# Texts have no opens, clicks or bounces to report: "n/a", not a misleading zero.
-EMAIL_ONLY = frozenset({"Opened", "Open rate", "Clicked", "Click rate", "Bounces"})
+# Texts have no opens or bounces to report: "n/a", not a misleading zero. Their clicks
+# are counted by their short links.
+EMAIL_ONLY = frozenset({"Opened", "Open rate", "Bounces"})
 
 
 def percent(fraction: float | None) -> str:

@@ -2,7 +2,7 @@
 cancellation, and a note to the front desk.
 
 They are queued as transactional outbox rows (nurture.messages.transactional), so
-they go through the same gate: suppression, SMS consent and SMS quiet hours apply.
+they go through the same gate: suppression, SMS consent and SMS sending hours apply.
 Dedupe keys carry the booking's calendar version, so a move gets its own new
 confirmation and reminder, and the old version's unsent ones can be skipped by key.
 """

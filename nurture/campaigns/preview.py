@@ -16,7 +16,7 @@ from nurture.campaigns.spec import StepSpec
 from nurture.channel import Channel
 from nurture.config import Settings
 from nurture.leads.models import Lead
-from nurture.messages.compose import message_context
+from nurture.messages.compose import message_context, sms_context
 from nurture.messages.render import (
     TEMPLATE_VARIABLES,
     TemplateProblem,
@@ -63,6 +63,8 @@ class Preview:
     sms: str = ""
     segments: SegmentCount | None = None
     max_segments: int = 0
+    # The same text with its links written out in full: what short links save.
+    without_short_links: SegmentCount | None = None
     problems: list[FieldProblem] = field(default_factory=list)
 
     @property
@@ -74,9 +76,17 @@ class Preview:
         """'GSM-7 · 142 characters · 1 segment'."""
         if self.segments is None:
             return ""
-        count = self.segments
+        count, full = self.segments, self.without_short_links
         plural = "" if count.segments == 1 else "s"
-        return f"{count.encoding} · {count.units} characters · {count.segments} segment{plural}"
+        summary = f"{count.encoding} · {count.units} characters · {count.segments} segment{plural}"
+        if full is None or full.units <= count.units:
+            return summary
+        saved = full.segments - count.segments
+        saving = f"{saved} segment{'' if saved == 1 else 's'}" if saved else "no segment"
+        return (
+            f"{summary} · short links save {full.units - count.units} characters "
+            f"({saving}: {full.segments} with the links written out)"
+        )
 
     @property
     def unicode_warning(self) -> str:
@@ -202,7 +212,9 @@ def preview_step(base: CampaignDefinition, draft: Draft, settings: Settings) -> 
         if draft.channel is Channel.EMAIL:
             email = render_email(definition, step, context, settings.templates_dir)
             return Preview(draft.channel, subject=email.subject, html=email.html, text=email.text)
-        body = render_sms(definition, step, context)
+        short, _ = sms_context(settings, sample_lead(), definition, PREVIEW_TEMPLATE)
+        body = render_sms(definition, step, short)
+        full_length = render_sms(definition, step, context)
     except TemplateProblem as exc:
         return Preview(draft.channel, problems=[_render_problem(draft, exc)])
     return Preview(
@@ -210,4 +222,5 @@ def preview_step(base: CampaignDefinition, draft: Draft, settings: Settings) -> 
         sms=body,
         segments=count_segments(body),
         max_segments=base.spec.sms_max_segments,
+        without_short_links=count_segments(full_length),
     )

@@ -80,7 +80,7 @@ class StepSpec(_Strict):
         return parse_delay(self.delay)
 
     def windows(self) -> list[SendWindow]:
-        """Every window this step must fall in: its own, plus quiet hours for SMS."""
+        """Every window this step must fall in: its own, plus the sending hours for SMS."""
         windows = [self.window.window()] if self.window else []
         if self.channel is Channel.SMS:
             windows.append(SMS_LEGAL_HOURS)

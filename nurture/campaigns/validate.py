@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jinja2 import Environment, TemplateSyntaxError, meta
@@ -18,6 +18,7 @@ from nurture.messages.render import (
     render_sms,
 )
 from nurture.messages.segments import count_segments
+from nurture.messages.short_links import CODE_LENGTH
 
 # A 12-letter name and URLs as long as real ones (signed tokens are ~90 characters), so
 # the SMS length check is honest.
@@ -35,6 +36,12 @@ def sample_context(definition: CampaignDefinition) -> MessageContext:
         unsubscribe_url=f"{SAMPLE_BASE_URL}/unsubscribe/{SAMPLE_TOKEN}",
         preferences_url=f"{SAMPLE_BASE_URL}/preferences/{SAMPLE_TOKEN}",
     )
+
+
+def sample_sms_context(sample: MessageContext) -> MessageContext:
+    """A text's sample: its article and booking links are short links, as sent."""
+    short = f"{SAMPLE_BASE_URL}/r/{'x' * CODE_LENGTH}"
+    return replace(sample, article_url=short, booking_url=short)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +91,7 @@ def validate_definition(definition: CampaignDefinition, templates_dir: Path) -> 
             if step.channel is Channel.EMAIL:
                 render_email(definition, step, sample, templates_dir)
                 continue
-            body = render_sms(definition, step, sample)
+            body = render_sms(definition, step, sample_sms_context(sample))
         except TemplateProblem as exc:
             findings.append(Finding("error", label, str(exc)))
             continue

@@ -1,1 +1,1 @@
-"""The clinic's own settings: who it is, its time zone and quiet hours, as staff save them."""
+"""The clinic's own settings: who it is, its time zone and sending hours, as staff save them."""

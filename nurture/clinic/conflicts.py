@@ -1,7 +1,7 @@
-"""Whether new quiet hours still leave every campaign step a time to go out.
+"""Whether new sending hours still leave every campaign step a time to go out.
 
 The dispatcher treats windows that never open together as a bug (NoSendableTime), and
-campaigns are only validated against the legal SMS window; so narrower quiet hours are
+campaigns are only validated against the legal SMS window; so narrower sending hours are
 checked here against every step still in use before they are saved.
 """
 

@@ -1,4 +1,4 @@
-"""The clinic's sending policy: quiet hours per channel, stricter US-state hours, and a
+"""The clinic's sending policy: sending hours per channel, stricter US-state hours, and a
 frequency cap across all campaigns. One object, built from settings, used by the
 dispatcher (when is a step due), the gate (may it go now) and the timeline preview.
 """
@@ -57,7 +57,7 @@ class SendingPolicy:
 
     def windows(self, step: StepSpec, phone: str | None) -> tuple[SendWindow, ...]:
         """Every window a step must fall in for this lead: the step's, the channel's
-        quiet hours and, for SMS, the stricter hours of the lead's state."""
+        sending hours and, for SMS, the stricter hours of the lead's state."""
         windows = [step.window.window()] if step.window else []
         if step.channel in self.sending_hours:
             windows.append(self.sending_hours[step.channel])

@@ -29,5 +29,5 @@ def zone_from_phone(phone: str | None) -> ZoneInfo | None:
 
 
 def lead_zone(timezone: str | None, phone: str | None, clinic_zone: ZoneInfo) -> ZoneInfo:
-    """The zone used for quiet hours and send windows."""
+    """The zone used for sending hours and step windows."""
     return valid_zone(timezone) or zone_from_phone(phone) or clinic_zone

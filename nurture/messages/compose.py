@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 
 import phonenumbers
@@ -22,6 +23,7 @@ from nurture.links import (
 from nurture.messages.channels.base import OutboundEmail, OutboundSms
 from nurture.messages.models import Message
 from nurture.messages.render import Clinic, MessageContext, render_email, render_sms
+from nurture.messages.short_links import ARTICLE, BOOK, Link, make_link
 from nurture.messages.transactional import EmailContent
 
 
@@ -96,21 +98,35 @@ def list_unsubscribe(settings: Settings, lead: Lead, unsubscribe_url: str) -> st
     return f"<{unsubscribe_url}>, <mailto:{address}?subject=unsubscribe>"
 
 
+def sms_context(
+    settings: Settings, lead: Lead, definition: CampaignDefinition, message_ref: str
+) -> tuple[MessageContext, list[Link]]:
+    """What a text's template sees: its article and booking links are short links of
+    this message (nurture.messages.short_links), with the links they stand for."""
+    context = message_context(settings, lead, definition)
+    article = make_link(settings, message_ref, ARTICLE, context.article_url)
+    book = make_link(settings, message_ref, BOOK, None)
+    short = replace(context, article_url=article.url(settings), booking_url=book.url(settings))
+    return short, [article, book]
+
+
 def compose_sms(
     settings: Settings,
     lead: Lead,
     definition: CampaignDefinition,
     step: StepSpec,
     message_ref: str,
-) -> OutboundSms:
-    """The rendered text message for a lead's mobile number."""
-    body = render_sms(definition, step, message_context(settings, lead, definition))
-    return OutboundSms(
+) -> tuple[OutboundSms, list[Link]]:
+    """The rendered text message for a lead's mobile number, and the short links in it."""
+    context, links = sms_context(settings, lead, definition, message_ref)
+    body = render_sms(definition, step, context)
+    sms = OutboundSms(
         message_ref=message_ref,
         to=lead.phone or "",
         body=body,
         status_callback=status_callback(settings),
     )
+    return sms, [link for link in links if link.url(settings) in body]
 
 
 def status_callback(settings: Settings) -> str | None:

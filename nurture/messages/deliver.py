@@ -50,6 +50,7 @@ from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.messages.pacing import MemoryPacer, Pacer
 from nurture.messages.render import TemplateProblem
 from nurture.messages.senders import sender_for
+from nurture.messages.short_links import Link, record_links
 from nurture.telemetry.counters import CounterStore, MemoryCounters, ProviderCall, record_calls
 
 log = logging.getLogger(__name__)
@@ -154,9 +155,10 @@ class Delivery:
         state = BatchState(session, self.policy, batch, addresses, now)
         prepared: list[Prepared] = []
         moves: list[outbox.Move] = []
+        links: list[tuple[int, Link]] = []
         for item in batch:
             try:
-                result = self._decide(session, item, state, now)
+                result = self._decide(session, item, state, now, links)
             except Exception as exc:  # a bug must not turn into a message retried forever
                 log.exception("could not prepare message %s", item.message.id)
                 reason = {"reason": f"internal error: {type(exc).__name__}"}
@@ -168,10 +170,17 @@ class Delivery:
             channel = Channel.EMAIL if isinstance(result, OutboundEmail) else Channel.SMS
             sender = sender_for(self.settings, channel)
             prepared.append(Prepared(item.message.id, result, item.message.attempts + 1, sender))
+        # Written with the claim, so every link exists before its text is handed off.
+        record_links(session, links, now)
         return prepared, moves
 
     def _decide(
-        self, session: Session, item: Loaded, state: BatchState, now: datetime
+        self,
+        session: Session,
+        item: Loaded,
+        state: BatchState,
+        now: datetime,
+        links: list[tuple[int, Link]],
     ) -> OutboundEmail | OutboundSms | outbox.Move:
         message, lead, enrollment = item.message, item.lead, item.enrollment
         live = state.live(message, notice_address(lead, message))
@@ -198,7 +207,9 @@ class Delivery:
         try:
             if step.channel is Channel.EMAIL:
                 return compose_email(self.settings, lead, definition, step, message.ref)
-            return compose_sms(self.settings, lead, definition, step, message.ref)
+            sms, used = compose_sms(self.settings, lead, definition, step, message.ref)
+            links.extend((message.id, link) for link in used)
+            return sms
         except TemplateProblem as exc:
             reason = {"reason": f"template error: {exc}"[:300]}
             return outbox.Move(message.id, MessageStatus.FAILED, reason)

@@ -40,7 +40,7 @@ class GateFacts:
     cap_release: datetime | None = None  # when the frequency cap lets the next one out
     # A notice the person asked for (booking confirmation, reminder, a reply): it
     # ignores the exit goal, the frequency cap and email marketing consent, but never
-    # suppression, SMS consent or quiet hours.
+    # suppression, SMS consent or sending hours.
     transactional: bool = False
     campaign_paused: bool = False
 

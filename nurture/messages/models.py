@@ -16,7 +16,7 @@ from nurture.leads.models import new_public_id
 
 class MessageStatus(StrEnum):
     QUEUED = "queued"  # written by the dispatcher, waiting for a worker
-    HELD = "held"  # outside quiet hours or the step's window: waits for due_at
+    HELD = "held"  # outside sending hours or the step's window: waits for due_at
     SENDING = "sending"  # claimed by a worker; the hand-off is in progress
     SENT = "sent"  # the provider accepted it
     DELIVERED = "delivered"

@@ -18,6 +18,11 @@ Precedence, strongest first (each rule is why the next cannot override it):
 6. Booking words ("BOOK", "yes please", "schedule me", "what times do you have") are
    BOOK; a bare number with no open offer is BOOK too (fresh options, not an error).
 7. Anything else, including an empty or emoji-only message, is OTHER: a person reads it.
+
+Spanish is read the same way for every lead, whatever language they were written to:
+an opt-out must be honoured in the words the person uses (PARAR, ALTO, BAJA, CANCELAR,
+"no me manden más mensajes"), and AYUDA, CITA or "sí" mean what HELP, BOOK and "yes"
+do. Accents are optional ("si", "mas"): people type on phones.
 """
 
 from __future__ import annotations
@@ -46,11 +51,17 @@ class Intent(StrEnum):
 STOP_KEYWORDS = frozenset(
     {"stop", "stopall", "stop all", "unsubscribe", "cancel", "end", "quit", "revoke"}
     | {"optout", "opt out"}
+    # Spanish: the words people text to stop, and the carriers' own lists.
+    | {"parar", "para", "alto", "baja", "darme de baja", "dar de baja", "cancelar"}
+    | {"detener", "terminar", "salir", "basta", "fin"}
 )
-HELP_KEYWORDS = frozenset({"help", "info"})
-START_KEYWORDS = frozenset({"start", "unstop", "resume"})
+HELP_KEYWORDS = frozenset({"help", "info", "ayuda", "informacion"})
+START_KEYWORDS = frozenset({"start", "unstop", "resume", "iniciar", "empezar", "reanudar"})
 # Words that may surround a keyword without changing it: "STOP please", "pls stop!".
-POLITE = frozenset({"please", "pls", "plz", "now", "thanks", "thank", "you", "thx", "ty"})
+POLITE = frozenset(
+    {"please", "pls", "plz", "now", "thanks", "thank", "you", "thx", "ty"}
+    | {"por", "favor", "porfavor", "porfa", "gracias", "ya", "ahora"}
+)
 
 _REVOCATIONS = [
     re.compile(p)
@@ -66,16 +77,27 @@ _REVOCATIONS = [
         r"\bleave me alone\b",
         r"\bwrong number\b",
         r"\bnot interested\b",
+        # Spanish (accents already removed): "no me manden mas mensajes", "dejen de
+        # escribirme", "ya no quiero textos", "quitenme de la lista", "numero equivocado".
+        r"\bno (me )?(manden|envien|escriban|contacten|llamen|textee?n)\b",
+        r"\bdejen? de (mandar|enviar|escribir|contactar|llamar)",
+        r"\bno quiero (recibir )?(mas )?(mensajes|textos|correos|emails|sms)\b",
+        r"\b(quitenme|quiteme|borrenme|borreme|sacame|saquenme|eliminenme)\b",
+        r"\bnumero equivocado\b",
+        r"\bno (me )?(estoy )?interesad[oa]\b|\bno me interesa\b",
     )
 ]
 _NOT_A_REVOCATION = re.compile(r"\b(don't|dont|do not|never)\s+(stop|unsubscribe|remove)\b")
 _CANCEL = re.compile(
     r"\bcancel\w*\b|\b(can't|cant|cannot|can not|won't|wont|unable to)\s+(make|come|attend)\b"
+    r"|\bno (puedo|podre) (ir|asistir|llegar|venir)\b"
 )
 _RESCHEDULE = re.compile(
     r"\b(re-?schedul\w*|postpone\w*|re-?book\w*)\b"
     r"|\b(change|move|switch)\s+(it|that|(my|the|our)\s+(appointment|booking|screening|time|day))\b"
     r"|\b(different|another|other|new)\s+(time|day|date|slot)\b"
+    r"|\b(reprogramar|reagendar|posponer)\w*\b|\bcambiar (la|mi) (cita|hora|fecha)\b"
+    r"|\b(otro dia|otra hora|otra fecha)\b"
 )
 _BOOK = [
     re.compile(p)
@@ -90,6 +112,9 @@ _BOOK = [
         r"\b(what|which|any) (times?|slots?|days?|openings?|availability|appointments?)\b",
         r"\bwhen (can|could|should) i (come|book|get)\b",
         r"\b(are|is) (there|you) (any|anything) (available|open)\b",
+        r"\b(cita|agendar|reservar|programar una)\b",
+        r"\b(quiero|quisiera|me gustaria) (una |la )?(cita|evaluacion|consulta|ir|venir)\b",
+        r"\b(que|cuales) (horarios?|dias|horas)\b",
     )
 ]
 # A day or time is an answer only when the message offers it, not when it mentions
@@ -101,8 +126,10 @@ _SLOT_ASK = re.compile(
 _NEGATIVE = re.compile(r"\b(busy|can't|cant|cannot|not|no|never|unavailable|away)\b")
 _AFFIRMATIVE = re.compile(
     r"^(yes|yeah|yea|yep|yup|sure|ok|okay|y|absolutely|definitely|please|interested"
-    r"|sounds good|i'm interested|im interested|i am interested)"
-    r"(\s+(yes|please|pls|thanks|thank you|sure|i would|i'd like that|that would be great))*$"
+    r"|sounds good|i'm interested|im interested|i am interested"
+    r"|si|claro|por supuesto|me interesa|esta bien|de acuerdo|vale)"
+    r"(\s+(yes|please|pls|thanks|thank you|sure|i would|i'd like that|that would be great"
+    r"|por favor|gracias|claro|me interesa))*$"
 )
 
 
@@ -123,8 +150,10 @@ class Classified:
 
 
 def normalise(text: str) -> str:
-    """Lower case, one space between words, punctuation and emoji gone (apostrophes kept)."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
+    """Lower case, one space between words, punctuation, emoji and accents gone
+    (apostrophes kept): "¡PARAR!" and "parar", "Sí" and "si" read alike."""
+    text = unicodedata.normalize("NFKD", text.casefold().replace("\u2019", "'"))
+    text = unicodedata.normalize("NFKC", "".join(c for c in text if not unicodedata.combining(c)))
     text = re.sub(r"[^\w\s']", " ", text).replace("_", " ")
     return " ".join(word.strip("'") for word in text.split() if word.strip("'"))
 

@@ -1,7 +1,7 @@
 """The scheduling maths shared by the dispatcher, the gate and `campaigns timeline`.
 
 A step is due at enrollment + delay, moved forward to the first moment inside every
-window that applies to it (the step's own window, and quiet hours for SMS), in the
+window that applies to it (the step's own window, and the sending hours for SMS), in the
 lead's local time. Windows are [start, end) on the listed weekdays.
 """
 

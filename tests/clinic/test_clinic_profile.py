@@ -14,6 +14,15 @@ from nurture.consent.policy import SendingPolicy
 from tests.support import Database
 
 
+def store_profile(db: Database, clock: ManualClock, value: dict[str, str]) -> None:
+    """The saved clinic settings row as an older release, or a hand, may have left it."""
+    with db.factory.begin() as session:
+        save_overrides(session, {"clinic_name": "Oak Street PT"}, clock.now())
+        session.execute(
+            update(ClinicSetting).where(ClinicSetting.key == PROFILE_KEY).values(value=value)
+        )
+
+
 def test_environment_settings_hold_until_staff_save_their_own(
     db: Database, settings: Settings
 ) -> None:
@@ -39,16 +48,21 @@ def test_saved_fields_override_only_themselves(
 def test_a_stored_value_that_no_longer_checks_out_falls_back_to_the_environment(
     db: Database, clock: ManualClock, settings: Settings
 ) -> None:
-    with db.factory.begin() as session:
-        save_overrides(session, {"clinic_name": "Oak Street PT"}, clock.now())
-        bad = {"clinic_name": "Oak Street PT", "clinic_timezone": "Mars/Olympus_Mons"}
-        session.execute(
-            update(ClinicSetting).where(ClinicSetting.key == PROFILE_KEY).values(value=bad)
-        )
+    store_profile(
+        db, clock, {"clinic_name": "Oak Street PT", "clinic_timezone": "Mars/Olympus_Mons"}
+    )
     with db.factory() as session:
         applied = effective_settings(session, settings)
     assert applied.clinic_name == "Oak Street PT"
     assert applied.clinic_timezone == settings.clinic_timezone
+
+
+def test_hours_saved_under_their_former_name_still_apply(
+    db: Database, clock: ManualClock, settings: Settings
+) -> None:
+    store_profile(db, clock, {"clinic_name": "Oak Street PT", "sms_quiet_hours": "10:00-20:00"})
+    with db.factory() as session:
+        assert effective_settings(session, settings).sms_sending_hours == "10:00-20:00"
 
 
 def test_sms_hours_outside_every_step_window_name_the_steps_that_could_never_go(

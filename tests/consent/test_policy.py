@@ -57,6 +57,14 @@ def test_quiet_hours_are_configurable_per_channel(monkeypatch: pytest.MonkeyPatc
     )
 
 
+def test_sending_hours_are_read_under_their_own_names_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rules = policy(monkeypatch, SMS_SENDING_HOURS="10:00-18:00", EMAIL_SENDING_HOURS="07:00-22:00")
+    assert [w.label() for w in rules.windows(TEXT, None)] == ["10:00-18:00"]
+    assert [w.label() for w in rules.windows(MAIL, None)] == ["07:00-22:00"]
+
+
 def test_email_has_no_quiet_hours_by_default(settings: Settings) -> None:
     rules = SendingPolicy.from_settings(settings)
     three_am = datetime(2026, 11, 3, 3, 0, tzinfo=CHICAGO)

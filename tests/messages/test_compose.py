@@ -71,7 +71,7 @@ def test_every_seeded_sms_fits_two_gsm_segments_for_a_typical_lead(
 ) -> None:
     for step in seeded_definition.spec.steps:
         if step.channel.value == "sms":
-            sms = compose_sms(settings, lead("Christabelle"), seeded_definition, step, "r")
+            sms, _ = compose_sms(settings, lead("Christabelle"), seeded_definition, step, "r")
             count = count_segments(sms.body)
             assert count.encoding == "GSM-7" and count.segments <= 2, (step.key, count)
             assert sms.body.startswith(settings.clinic_name)
@@ -83,7 +83,7 @@ def test_texts_ask_twilio_for_delivery_reports_at_a_url_without_personal_data(
     monkeypatch.setenv("SMS_CHANNEL", "twilio")
     get_settings.cache_clear()
     step = next(s for s in seeded_definition.spec.steps if s.channel.value == "sms")
-    sms = compose_sms(get_settings(), lead(), seeded_definition, step, "ref1")
+    sms, _ = compose_sms(get_settings(), lead(), seeded_definition, step, "ref1")
     assert sms.status_callback == "https://care.example.test/webhooks/twilio/status"
 
 

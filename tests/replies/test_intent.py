@@ -188,3 +188,58 @@ def test_a_choice_matches_only_slots_at_that_local_time() -> None:
     assert choice.matches(datetime(2026, 11, 3, 13, 30, tzinfo=CHICAGO))
     assert not choice.matches(datetime(2026, 11, 3, 10, 0, tzinfo=CHICAGO))
     assert not choice.matches(datetime(2026, 11, 4, 13, 30, tzinfo=CHICAGO))
+
+
+SPANISH_STOP_WORDS = ["PARAR", "ALTO", "BAJA", "CANCELAR", "DETENER", "BASTA", "Darme de baja"]
+
+
+@pytest.mark.parametrize("text", [v for word in SPANISH_STOP_WORDS for v in variants(word)])
+def test_spanish_opt_out_keywords_are_stop_for_every_lead(text: str) -> None:
+    assert classify(text, PLAIN).intent is Intent.STOP
+    assert classify(text, OFFERED).intent is Intent.STOP
+
+
+@pytest.mark.parametrize("text", ["¡PARAR!", "parar por favor", "Alto, gracias", "BAJA ya"])
+def test_spanish_keywords_with_courtesy_words_or_marks_are_still_stop(text: str) -> None:
+    assert classify(text, PLAIN).intent is Intent.STOP
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No me manden más mensajes",
+        "por favor dejen de escribirme",
+        "Ya no quiero recibir textos",
+        "Quítenme de la lista",
+        "número equivocado",
+        "no me interesa",
+    ],
+)
+def test_spanish_free_text_revocations_are_stop(text: str) -> None:
+    assert classify(text, PLAIN).intent is Intent.STOP
+
+
+@pytest.mark.parametrize("text", ["AYUDA", "ayuda!", "Información"])
+def test_ayuda_is_help(text: str) -> None:
+    assert classify(text, PLAIN).intent is Intent.HELP
+
+
+@pytest.mark.parametrize("text", ["INICIAR", "Empezar", "reanudar"])
+def test_spanish_start_words_are_start(text: str) -> None:
+    assert classify(text, PLAIN).intent is Intent.START
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["CITA", "Sí", "si por favor", "Quiero una cita", "¿Qué horarios tienen?", "claro"],
+)
+def test_spanish_booking_words_are_book(text: str) -> None:
+    assert classify(text, PLAIN).intent is Intent.BOOK
+
+
+def test_with_a_booking_spanish_cancel_and_reschedule_words_are_read() -> None:
+    assert classify("Necesito cancelar mi cita", BOOKED).intent is Intent.CANCEL
+    assert classify("No puedo ir el martes", BOOKED).intent is Intent.CANCEL
+    assert classify("¿Puedo cambiar la cita a otro día?", BOOKED).intent is Intent.RESCHEDULE
+    # The bare keyword is an opt-out under carrier rules, as CANCEL is.
+    assert classify("CANCELAR", BOOKED).intent is Intent.STOP

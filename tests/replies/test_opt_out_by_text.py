@@ -50,6 +50,24 @@ def test_stop_revokes_sms_consent_and_skips_the_pending_text(
     assert harness.sms.sent == []
 
 
+def test_a_lead_who_texts_parar_gets_no_more_texts(
+    db: Database, clock: ManualClock, settings: Settings, lead: CaptureResult, text: Texter
+) -> None:
+    harness = Harness(db, clock, settings)
+    harness.dispatch()
+    outcome = text("PARAR")
+    assert outcome.intent is Intent.STOP
+    assert outcome.reply is not None
+    assert not sms_consent(db, lead.lead_id)
+    harness.run_for(timedelta(days=21), step=timedelta(hours=6))
+    assert harness.sms.sent == []
+    assert all(
+        m.status != MessageStatus.SENT
+        for m in harness.messages().values()
+        if m.channel == Channel.SMS
+    )
+
+
 def test_stop_is_confirmed_once_without_marketing(lead: CaptureResult, text: Texter) -> None:
     first = text("Stop")
     second = text("STOP")

@@ -13,6 +13,7 @@ import base64
 import json
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -24,16 +25,19 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import Case
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from nurture.clock import utcnow
 from nurture.config import Settings
 from nurture.leads.capture import CaptureResult
 from nurture.links import confirm_url, make_token
+from nurture.messages.short_links import ShortLink
 from nurture.web import api
 from nurture.web.api_schema import public_openapi
 from tests.deliverability.conftest import new_signer
 from tests.factories import ARTICLE, capture
+from tests.harness import Harness
 from tests.support import Database, every_row, tamper
 
 # Fuzzing budgets of seconds each; left out of `make quick`, run by `make test`.
@@ -253,6 +257,35 @@ def test_booking_unsubscribe_preference_and_confirmation_links_never_fail(
 
     examples()
     fuzz.answered(200, 400)
+
+
+def test_short_links_never_fail(
+    client: TestClient,
+    fuzz: Fuzz,
+    db: Database,
+    clock: Any,
+    settings: Settings,
+    lead: CaptureResult,
+) -> None:
+    harness = Harness(db, clock, settings)
+    harness.run_for(timedelta(hours=3))
+    with db.factory() as session:
+        real = session.scalars(select(ShortLink.code)).all()
+    assert real, "the lead's first text carries a short link"
+    codes = st.sampled_from(real) | nasty.map(lambda text: quote(text, safe=""))
+    agents = st.sampled_from(["Mozilla/5.0", "facebookexternalhit/1.1", ""]) | nasty.filter(
+        lambda text: text.isascii() and text.isprintable()
+    )
+
+    @BUDGET
+    @given(code=codes, agent=agents, head=st.booleans())
+    def examples(code: str, agent: str, head: bool) -> None:
+        send = client.head if head else client.get
+        headers = {"User-Agent": agent}
+        fuzz.send(lambda: send(f"/r/{code}", headers=headers, follow_redirects=False))
+
+    examples()
+    fuzz.answered(302, 404)
 
 
 # --- Webhooks, signed or authenticated as their providers would ---------------------------

@@ -1,6 +1,6 @@
 """Console pages: the clinic settings (admin only).
 
-Name, address, phone, time zone and quiet hours are saved over the environment's
+Name, address, phone, time zone and sending hours are saved over the environment's
 defaults (nurture.clinic.profile); screening hours are the booking availability
 (nurture.booking.availability). One save is one audit entry naming what changed.
 """

@@ -84,7 +84,8 @@ def test_results_page_shows_the_funnel_and_each_steps_numbers(
         for row in steps[1:]
     }
     assert {key: rates[key] for key in RATES_ALL} == RATES_ALL
-    assert rates["sms-hello"] == ("n/a", "n/a")  # texts have no opens or clicks
+    # Texts have no opens; none of these was delivered, so there is no click rate either.
+    assert rates["sms-hello"] == ("n/a", "n/a")
     totals = steps[-1]
     assert totals[0] == "All steps"
     assert totals[header.index("Bookings")] == str(FUNNEL_ALL["Booked"])
