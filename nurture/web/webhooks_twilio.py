@@ -106,11 +106,20 @@ def _text(form: Mapping[str, str], *names: str) -> str:
     return next((form[name] for name in names if form.get(name)), "")
 
 
+# The fields each webhook cannot do without; each by its name and Twilio's older one.
+SMS_REQUIRED = (("MessageSid", "SmsSid"), ("From",))
+STATUS_REQUIRED = (("MessageSid", "SmsSid"), ("MessageStatus", "SmsStatus"))
+
+
 async def _signed_form(
-    request: Request, settings: Settings, route: str, what: str
+    request: Request,
+    settings: Settings,
+    route: str,
+    what: str,
+    required: tuple[tuple[str, ...], ...],
 ) -> Mapping[str, str] | Response:
-    """The post's fields once it is a readable form signed by Twilio with storable
-    values; otherwise the answer that refuses it."""
+    """The post's fields once it is a readable form, signed by Twilio, with storable
+    values and every required field; otherwise the answer that refuses it."""
     form = await form_fields(request)
     if isinstance(form, JSONResponse):
         return form
@@ -118,7 +127,10 @@ async def _signed_form(
         log.warning("refused %s: bad or missing Twilio signature", what)
         count_refusal(request, route, "signature")
         return refused()
-    return unstorable(form) or form
+    if problem := unstorable(form):
+        return problem
+    absent = next((names[0] for names in required if not _text(form, *names)), None)
+    return missing(absent) if absent else form
 
 
 @router.post("/webhooks/twilio/sms")
@@ -126,7 +138,7 @@ async def twilio_sms(
     request: Request, factory: FactoryDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     """Record an inbound text once, act on it, and answer in TwiML."""
-    form = await _signed_form(request, settings, "twilio-sms", "an inbound text")
+    form = await _signed_form(request, settings, "twilio-sms", "an inbound text", SMS_REQUIRED)
     if isinstance(form, Response):
         return form
     sms = InboundSms(
@@ -135,10 +147,6 @@ async def twilio_sms(
         body=_text(form, "Body"),
         opt_out_type=_text(form, "OptOutType"),
     )
-    if not sms.sid:
-        return missing("MessageSid")
-    if not sms.sender:
-        return missing("From")
 
     def handle() -> str | None:
         with factory.begin() as session:
@@ -152,7 +160,9 @@ async def twilio_status(
     request: Request, factory: FactoryDep, clock: ClockDep, settings: SettingsDep
 ) -> Response:
     """Apply a delivery report to the message Twilio names; 204 once recorded."""
-    form = await _signed_form(request, settings, "twilio-status", "a Twilio status report")
+    form = await _signed_form(
+        request, settings, "twilio-status", "a Twilio status report", STATUS_REQUIRED
+    )
     if isinstance(form, Response):
         return form
     report = StatusReport(
@@ -161,10 +171,6 @@ async def twilio_status(
         error_code=_text(form, "ErrorCode"),
         to=_text(form, "To"),
     )
-    if not report.sid:
-        return missing("MessageSid")
-    if not report.status:
-        return missing("MessageStatus")
 
     def handle() -> None:
         with factory.begin() as session:

@@ -175,66 +175,68 @@ async def leads_search(
     return _list_page(request, user, session, settings, values)
 
 
-def _csv_download(
+@dataclass(frozen=True, slots=True)
+class LeadsExport:
+    """What both export routes need, gathered once by FastAPI: who asks, and how to read."""
+
+    request: Request
+    user: StaffUser
+    session: Session
+    settings: Settings
+    factory: sessionmaker[Session]
+    now: datetime
+
+    def download(self, values: Mapping[str, str]) -> Response:
+        """The leads `values` filter for, as a streamed CSV (or the list page with the
+        filter's problems)."""
+        request, user, session, settings = self.request, self.user, self.session, self.settings
+        wanted, problems = parse_filter(session, values, settings.clinic_zone)
+        if problems:
+            return _list_page(request, user, session, settings, values)
+        # Exporting personal data is worth a line in the audit log, with the filters only.
+        detail = {"filters": wanted.query_string(), "search": bool(wanted.q)}
+        record_audit(session, actor(request, user), "lead.exported", self.now, "leads", detail)
+        session.commit()
+
+        def lines() -> Iterator[str]:
+            # The request's session closes before a streamed body is sent: use our own.
+            with self.factory() as export_session:
+                yield from csv_chunks(all_matching(export_session, wanted, settings.clinic_zone))
+
+        filename = f"leads-{self.now.astimezone(settings.clinic_zone):%Y-%m-%d}.csv"
+        headers = {
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        }
+        return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def leads_export_request(
     request: Request,
-    user: StaffUser,
-    session: Session,
-    settings: Settings,
-    factory: sessionmaker[Session],
-    now: datetime,
-    values: Mapping[str, str],
-) -> Response:
-    wanted, problems = parse_filter(session, values, settings.clinic_zone)
-    if problems:
-        return _list_page(request, user, session, settings, values)
-    # Exporting personal data is worth a line in the audit log, with the filters only.
-    detail = {"filters": wanted.query_string(), "search": bool(wanted.q)}
-    record_audit(session, actor(request, user), "lead.exported", now, "leads", detail)
-    session.commit()
-
-    def lines() -> Iterator[str]:
-        # The request's session closes before a streamed body is sent: use one of our own.
-        with factory() as export_session:
-            yield from csv_chunks(all_matching(export_session, wanted, settings.clinic_zone))
-
-    filename = f"leads-{now.astimezone(settings.clinic_zone):%Y-%m-%d}.csv"
-    headers = {
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store",
-    }
-    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
+    user: LeadsUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    factory: Annotated[sessionmaker[Session], Depends(get_session_factory)],
+) -> LeadsExport:
+    return LeadsExport(request, user, session, settings, factory, clock.now())
 
 
-Factory = Annotated[sessionmaker[Session], Depends(get_session_factory)]
+Export = Annotated[LeadsExport, Depends(leads_export_request)]
 
 
 @router.get("/leads/export.csv")
-def leads_export(
-    request: Request,
-    user: LeadsUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    factory: Factory,
-) -> Response:
+def leads_export(export: Export) -> Response:
     """The filtered list as CSV (every page), streamed."""
-    values = dict(request.query_params)
+    values = dict(export.request.query_params)
     values.pop("q", None)
-    return _csv_download(request, user, session, settings, factory, clock.now(), values)
+    return export.download(values)
 
 
 @router.post("/leads/export.csv")
-async def leads_export_search(
-    request: Request,
-    user: LeadsUser,
-    session: SessionDep,
-    settings: SettingsDep,
-    clock: ClockDep,
-    factory: Factory,
-) -> Response:
+async def leads_export_search(export: Export) -> Response:
     """The searched list as CSV: the search text comes in the body, not the URL."""
-    values = await _form_values(request)
-    return _csv_download(request, user, session, settings, factory, clock.now(), values)
+    return export.download(await _form_values(export.request))
 
 
 def _lead(session: Session, public_id: str) -> Lead:
