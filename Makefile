@@ -54,8 +54,15 @@ test: $(STAMP) $(NODE_STAMP) lint typecheck
 
 # The inner loop while working: in-process tests on SQLite only, in parallel, without
 # the few that take seconds each (the demo's rehearsals, fuzzing, a 10,000-event post).
+# Their files go to RAM where Linux offers it: a SQLite commit costs about 0.8 ms on a
+# disk and 0.02 ms in /dev/shm, and each test commits dozens of times.
+QUICK_TEMP := $(if $(wildcard /dev/shm/.),--basetemp=/dev/shm/nurture-quick-$(shell id -u),)
+# Folders holding only process-level tests are not even imported (Playwright, Prism).
+QUICK_SKIP := --ignore=tests/e2e --ignore=tests/browser --ignore=tests/contract \
+	--ignore=tests/web/test_fuzz_public_routes.py
 quick: $(STAMP)
-	$(BIN)/pytest -n auto --dist loadfile -q -m "$(IN_PROCESS) and not slow" -k "not postgres"
+	$(BIN)/pytest -n auto --dist loadfile -q -m "$(IN_PROCESS) and not slow" -k "not postgres" \
+		$(QUICK_SKIP) $(QUICK_TEMP)
 
 # Each benchmark measures its baseline in the same run and ends with a ratio line.
 bench: $(STAMP)
