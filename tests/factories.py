@@ -24,6 +24,7 @@ def capture(
     timezone: str | None = "America/Chicago",
     sms: bool = True,
     article: str = ARTICLE,
+    language: str | None = None,
 ) -> CaptureResult:
     """Capture a lead through the same service the form and API use."""
     submission = LeadSubmission(
@@ -32,6 +33,7 @@ def capture(
         email=email,
         phone=phone,
         timezone=timezone,
+        language=language,
         consent={"email": True, "sms": sms and phone is not None},
     )
     with factory.begin() as session:

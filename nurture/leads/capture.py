@@ -18,6 +18,7 @@ from nurture.config import Settings
 from nurture.consent.confirmation import needs_confirmation, queue_confirmation
 from nurture.consent.ledger import Evidence, grant
 from nurture.consent.policy import SendingPolicy
+from nurture.languages import DEFAULT_LANGUAGE
 from nurture.leads.articles import load_article
 from nurture.leads.models import Lead
 from nurture.leads.submission import LeadSubmission
@@ -102,6 +103,7 @@ def upsert_lead(
             first_name=submission.first_name,
             phone=submission.phone,
             timezone=submission.timezone,
+            language=submission.language or DEFAULT_LANGUAGE,
             source=source,
             created_at=now,
         )
@@ -111,6 +113,7 @@ def upsert_lead(
     lead.first_name = submission.first_name
     lead.phone = submission.phone or lead.phone
     lead.timezone = submission.timezone or lead.timezone
+    lead.language = submission.language or lead.language
     return lead, False
 
 

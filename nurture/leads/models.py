@@ -9,6 +9,7 @@ from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db import Base
+from nurture.languages import DEFAULT_LANGUAGE
 
 
 def new_public_id() -> str:
@@ -29,5 +30,8 @@ class Lead(Base):
     first_name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     timezone: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(
+        String(8), default=DEFAULT_LANGUAGE, server_default=DEFAULT_LANGUAGE
+    )
     source: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]

@@ -8,6 +8,7 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from nurture.languages import LANGUAGES, language_of
 from nurture.leads.zone import valid_zone
 
 DEFAULT_PHONE_REGION = "US"
@@ -67,9 +68,14 @@ class LeadSubmission(BaseModel):
     email: str = Field(max_length=320)
     phone: str | None = Field(None, max_length=40)
     timezone: str | None = Field(None, max_length=64)
+    # The language to write to the lead in ("en", "es"; a tag like "es-MX" is read as
+    # "es"); None: the default, or the browser's for the download form.
+    language: str | None = Field(None, max_length=35)
     consent: ConsentChoice = Field(default_factory=ConsentChoice)
 
-    @field_validator("article", "first_name", "email", "phone", "timezone", mode="before")
+    @field_validator(
+        "article", "first_name", "email", "phone", "timezone", "language", mode="before"
+    )
     @classmethod
     def _readable(cls, value: object) -> object:
         # Bytes that were not UTF-8 arrive as U+FFFD: refuse them rather than store them.
@@ -100,6 +106,16 @@ class LeadSubmission(BaseModel):
         if value and valid_zone(value) is None:
             raise ValueError(f"unknown time zone {value!r}")
         return value or None
+
+    @field_validator("language")
+    @classmethod
+    def _written_language(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        language = language_of(value)
+        if language is None:
+            raise ValueError(f"we write in {' and '.join(LANGUAGES)}; {value!r} is neither")
+        return language
 
     @field_validator("consent")
     @classmethod

@@ -86,7 +86,8 @@ class Conversation:
         return handlers[classified.intent](classified, booking, offer)
 
     def _say(self, name: str, **values: Any) -> str:
-        return reply_text(self.settings, name, self.channel.value, **values)
+        language = self.speaker.lead.language
+        return reply_text(self.settings, name, self.channel.value, language, **values)
 
     def _label(self, moment: datetime | None) -> str:
         return when(moment, self.zone).short if moment is not None else ""

@@ -1,4 +1,5 @@
-"""The words of every automatic answer, from templates/replies/ (plain text, no marketing)."""
+"""The words of every automatic answer, from templates/replies/ (plain text, no marketing),
+in the lead's language: templates/replies/es/ holds the Spanish."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from nurture.config import Settings
+from nurture.languages import DEFAULT_LANGUAGE
 from nurture.messages.compose import display_phone
 from nurture.messages.render import Clinic
 
@@ -26,12 +28,23 @@ def _environment(folder: Path) -> Environment:
     )
 
 
-def reply_text(settings: Settings, name: str, channel: str, **values: Any) -> str:
-    """The answer `name` for `channel`, rendered with the clinic's details."""
+def reply_text(
+    settings: Settings,
+    name: str,
+    channel: str,
+    language: str = DEFAULT_LANGUAGE,
+    **values: Any,
+) -> str:
+    """The answer `name` for `channel` in `language` (templates/replies/<language>/,
+    English when there is no such translation), rendered with the clinic's details."""
     clinic = Clinic(
         settings.clinic_name, display_phone(settings.clinic_phone), settings.clinic_address
     )
-    template = _environment(settings.templates_dir / "replies").get_template(f"{name}.txt.j2")
+    environment = _environment(settings.templates_dir / "replies")
+    names = [f"{name}.txt.j2"]
+    if language != DEFAULT_LANGUAGE:
+        names.insert(0, f"{language}/{name}.txt.j2")
+    template = environment.select_template(names)
     return template.render(clinic=clinic, channel=channel, **values).strip()
 
 

@@ -15,6 +15,7 @@ LABELS = {
     "email": "Email address",
     "phone": "Mobile number",
     "timezone": "Time zone",
+    "language": "Language",
     "consent_email": "Email consent",
     "consent_sms": "Text message consent",
 }
@@ -24,6 +25,7 @@ FIXES = {
     "email": "Enter a valid email address, like name@example.com.",
     "phone": "Enter a valid mobile number, like (217) 555-0199, or leave it empty.",
     "timezone": "We do not recognise this time zone. Clear it to use the clinic's time zone.",
+    "language": "Choose English or Spanish (Español).",
     "consent_email": "Tick the email box: the guide is sent by email.",
     "consent_sms": "Add your mobile number above to get text messages, or untick this box.",
 }
@@ -36,6 +38,7 @@ class DownloadForm(BaseModel):
     email: str = ""
     phone: str = ""
     timezone: str = ""
+    language: str = ""  # a hidden field an article page in Spanish may set
     consent_email: str = ""
     consent_sms: str = ""
     website: str = ""  # the honeypot: hidden from people, filled in by bots
@@ -48,6 +51,7 @@ class DownloadForm(BaseModel):
             "email": self.email,
             "phone": self.phone or None,
             "timezone": self.timezone or None,
+            "language": self.language or None,
             "consent": {"email": bool(self.consent_email), "sms": bool(self.consent_sms)},
         }
 

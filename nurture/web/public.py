@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from nurture.channel import Channel
 from nurture.config import Settings
 from nurture.consent.wording import WORDING
+from nurture.languages import from_accept_language
 from nurture.leads.articles import SLUG, Article, load_article
 from nurture.leads.capture import record_download
 from nurture.links import InvalidToken, booking_token, read_token
@@ -99,6 +100,11 @@ def download(
         # Only bots fill the hidden field: they get the page a person would, and nothing is kept.
         count_refusal(request, "download-form", "honeypot")
         return RedirectResponse(f"/articles/{article.slug}/read?welcome=1", status_code=303)
+    if not form.language:
+        # No choice on the page: the language the person's browser asks for, if we write it.
+        form = form.model_copy(
+            update={"language": from_accept_language(request.headers.get("accept-language"))}
+        )
     submission, errors = form.check(article.slug)
     if submission is None:
         return _landing(request, settings, article, form, errors, status_code=422)
