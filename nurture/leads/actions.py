@@ -1,4 +1,5 @@
-"""What staff may do to one lead: opt out of a channel, pause, resume, remove from a campaign.
+"""What staff may do to one lead: opt out of a channel, change the language they are written
+to in, pause, resume, remove from a campaign.
 
 Each function changes rows inside the caller's transaction and returns what it did,
 so the console (or a CLI) can say so and audit it; none of them sends anything.
@@ -17,6 +18,8 @@ from nurture.channel import Channel
 from nurture.consent.ledger import Evidence
 from nurture.consent.opt_out import OptOut, Skip
 from nurture.consent.opt_out import opt_out as revoke_consent
+from nurture.languages import LANGUAGES
+from nurture.leads.models import Lead
 from nurture.replies.inbox import pause_sequences, resume_sequences
 from nurture.sequences.ending import end_enrollments
 from nurture.sequences.models import LIVE_ENROLLMENTS, Enrollment
@@ -44,6 +47,17 @@ def opt_out(
         f"{channel.value} consent revoked by staff",
     )
     return bool(revoke_consent(session, [lead_id], request, now))
+
+
+def set_language(session: Session, lead_id: int, language: str) -> bool:
+    """Write to the lead in `language` from now on; False when it already was."""
+    if language not in LANGUAGES:
+        raise ValueError(f"we write in {' and '.join(LANGUAGES)}, not {language!r}")
+    lead = session.get_one(Lead, lead_id)
+    if lead.language == language:
+        return False
+    lead.language = language
+    return True
 
 
 def pause(session: Session, lead_id: int) -> int:

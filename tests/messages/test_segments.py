@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from nurture.messages.segments import count_segments
 
 
@@ -28,3 +30,19 @@ def test_one_curly_quote_switches_the_whole_text_to_unicode() -> None:
 
 def test_emoji_counts_as_two_utf16_units() -> None:
     assert count_segments("👍").units == 2
+
+
+def test_spanish_n_tilde_e_acute_and_inverted_marks_stay_gsm7() -> None:
+    count = count_segments("¿Señora Muñoz? ¡Qué bien! Él ya está… no: é, É, ñ, Ñ, ü, Ü")
+    assert count.encoding == "UCS-2"  # the á of "está" and the ellipsis
+    assert set(count.unicode_chars) == {"á", "…"}
+    plain = count_segments("¿Señora Muñoz? ¡Qué bien! Él, é, É, ñ, Ñ, ü, Ü")
+    assert (plain.encoding, plain.unicode_chars) == ("GSM-7", ())
+
+
+@pytest.mark.parametrize("accented", ["á", "í", "ó", "ú", "Á", "Í", "Ó", "Ú"])
+def test_spanish_acute_a_i_o_u_switch_a_text_to_unicode_and_are_named(accented: str) -> None:
+    text = "Responda PARAR para dejar de recibir mensajes " + accented
+    count = count_segments(text)
+    assert (count.encoding, count.unicode_chars) == ("UCS-2", (accented,))
+    assert count_segments("x" * 71 + accented).segments == 2  # 70 per segment, not 160

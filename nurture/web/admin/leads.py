@@ -28,6 +28,7 @@ from nurture.clock import parse_moment
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent
 from nurture.consent.policy import SendingPolicy
+from nurture.languages import LANGUAGES, NAMES
 from nurture.leads import actions
 from nurture.leads.admin import (
     LeadNotFound,
@@ -275,6 +276,7 @@ def _lead_page(
             for slot in open_slots(session, settings, now=now, limit=SLOTS_OFFERED)
         ],
         "can_pause": EnrollmentStatus.ACTIVE in running,
+        "language_names": NAMES,
         "can_resume": EnrollmentStatus.PAUSED in running,
         "problems": problems or [],
         "local_time": local_time,
@@ -357,6 +359,19 @@ async def lead_opt_out(here: ThisLead) -> Response:
         return here.unchanged(f"Nothing changed: there was no {words} consent in force.")
     notice = f"Opted out of {words}; their waiting {words} will not go out."
     return here.done("lead.opted_out", {"channel": channel.value}, notice)
+
+
+@router.post(LEAD + "/language")
+async def lead_language(here: ThisLead) -> Response:
+    """Write to the lead in another language from the next message on."""
+    choice = await here.field("language")
+    if choice not in LANGUAGES:
+        return here.page(f"language: choose {' or '.join(LANGUAGES)}, not {choice!r}", 422)
+    if not actions.set_language(here.session, here.lead.id, choice):
+        return here.unchanged(
+            f"Nothing changed: the lead is already written to in {NAMES[choice]}."
+        )
+    return here.done("lead.language", {"language": choice}, f"Now written to in {NAMES[choice]}.")
 
 
 @router.post(LEAD + "/pause")

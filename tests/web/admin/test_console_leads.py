@@ -464,3 +464,24 @@ def test_csv_export_of_a_search_is_posted_so_the_text_stays_out_of_the_url(
     response = post_form(client, "/admin/leads/export.csv", token, {"q": "dana"})
     assert [row[0] for row in csv.reader(io.StringIO(response.text))][1:] == [dana]
     assert client.post("/admin/leads/export.csv", data={"q": "dana"}).status_code == 403
+
+
+def test_staff_change_the_language_a_lead_is_written_to_in(
+    client: TestClient, db: Database, clock: ManualClock, settings: Settings, campaign: int
+) -> None:
+    public_id = add_lead(db, clock, settings, "Lucía")
+    token = sign_in_as(client, db, clock, "marketing")
+    page = client.get(f"/admin/leads/{public_id}")
+    assert text_by_id(page.text, "language") == "English"
+    assert "Write in Español" in page.text
+    done = post_form(client, f"/admin/leads/{public_id}/language", token, {"language": "es"})
+    assert done.status_code == 303
+    assert text_by_id(client.get(f"/admin/leads/{public_id}").text, "language") == "Español"
+    assert [(e.target, e.detail) for e in audit(db, "lead.language")] == [
+        (public_id, {"language": "es"})
+    ]
+    refused = post_form(client, f"/admin/leads/{public_id}/language", token, {"language": "fr"})
+    assert refused.status_code == 422
+    assert "language: choose en or es" in refused.text
+    with db.factory() as session:
+        assert session.scalars(select(Lead.language)).one() == "es"
