@@ -82,10 +82,12 @@ class Preview:
         if full is None or full.units <= count.units:
             return summary
         saved = full.segments - count.segments
-        saving = f"{saved} segment{'' if saved == 1 else 's'}" if saved else "no segment"
+        if not saved:
+            return f"{summary} · short links save {full.units - count.units} characters"
+        fewer = f"{saved} segment{'' if saved == 1 else 's'} fewer"
         return (
-            f"{summary} · short links save {full.units - count.units} characters "
-            f"({saving}: {full.segments} with the links written out)"
+            f"{summary} · short links save {full.units - count.units} characters, {fewer} "
+            f"({full.segments} with the links written out)"
         )
 
     @property
