@@ -20,6 +20,8 @@ CORE = {
     "nurture.config": {"nurture.hours", "nurture.resources"},
     "nurture.hours": set(),
     "nurture.channel": set(),
+    "nurture.languages": set(),
+    "nurture.phones": set(),
     "nurture.resources": set(),
 }
 
