@@ -77,8 +77,8 @@ class Booking(Base):
     cancel_source: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
     # The front desk's view, apart from `status` (which says whether a seat is held).
-    desk_status: Mapped[str] = mapped_column(
-        String(12), default=DeskStatus.BOOKED, server_default=DeskStatus.BOOKED.value
+    desk_status: Mapped[DeskStatus] = mapped_column(
+        EnumText(DeskStatus, 12), default=DeskStatus.BOOKED, server_default=DeskStatus.BOOKED.value
     )
     desk_status_at: Mapped[datetime | None]
 

@@ -8,7 +8,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from nurture.db import Base
+from nurture.channel import Channel
+from nurture.db import Base, EnumText
 
 
 class InboxStatus(StrEnum):
@@ -31,9 +32,9 @@ class InboxItem(Base):
     lead_id: Mapped[int | None] = mapped_column(
         ForeignKey("leads.id", ondelete="CASCADE"), index=True
     )
-    channel: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 10))
     reason: Mapped[str] = mapped_column(String(60))
-    status: Mapped[str] = mapped_column(String(10), default=InboxStatus.OPEN)
+    status: Mapped[InboxStatus] = mapped_column(EnumText(InboxStatus, 10), default=InboxStatus.OPEN)
     opened_at: Mapped[datetime]
     last_message_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
@@ -50,7 +51,7 @@ class InboundMessage(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     provider: Mapped[str] = mapped_column(String(20))
     provider_id: Mapped[str] = mapped_column(String(200))
-    channel: Mapped[str] = mapped_column(String(10))
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 10))
     lead_id: Mapped[int | None] = mapped_column(
         ForeignKey("leads.id", ondelete="CASCADE"), index=True
     )
@@ -74,8 +75,8 @@ class SlotOffer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
-    channel: Mapped[str] = mapped_column(String(10))
-    purpose: Mapped[str] = mapped_column(String(12))
+    channel: Mapped[Channel] = mapped_column(EnumText(Channel, 10))
+    purpose: Mapped[OfferPurpose] = mapped_column(EnumText(OfferPurpose, 12))
     starts: Mapped[list[str]] = mapped_column(JSON)  # ISO 8601 UTC, in the order offered
     offered_at: Mapped[datetime]
     expires_at: Mapped[datetime]

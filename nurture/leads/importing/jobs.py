@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from nurture.clock import Clock
 from nurture.config import Settings
-from nurture.db import Base
+from nurture.db import Base, EnumText
 from nurture.leads.importing.csv_file import CsvProblem, read_csv
 from nurture.leads.importing.rows import RowError
 from nurture.leads.importing.run import CHUNK_SIZE, ImportCounts, ImportOrigin, LeadImporter
@@ -57,7 +57,9 @@ class ImportJob(Base):
     actor_id: Mapped[int | None]
     actor: Mapped[str] = mapped_column(String(320))
     actor_ip: Mapped[str | None] = mapped_column(String(45))
-    status: Mapped[str] = mapped_column(String(12), default=ImportJobStatus.QUEUED)
+    status: Mapped[ImportJobStatus] = mapped_column(
+        EnumText(ImportJobStatus, 12), default=ImportJobStatus.QUEUED
+    )
     total: Mapped[int] = mapped_column(default=0)
     processed: Mapped[int] = mapped_column(default=0)
     imported: Mapped[int] = mapped_column(default=0)
