@@ -4,7 +4,7 @@
 -I bench.naive`). It is kept honest: it does the same per-message work as the outbox
 path — load the lead, its enrollment and the campaign version, check consent,
 suppression, bookings and the frequency cap at send time with the same
-`campaign_facts` and `gate`, render with the same compose/render code, send through
+`BatchState` (for a batch of one) and `gate`, render with the same compose/render code, send through
 the same channel object to the same stub, and write one Message row — with no
 artificial slowness. Where the two differ, the difference favours the naive design:
 it has no separate claim and finish transactions, which the outbox path commits
@@ -18,6 +18,7 @@ from functools import lru_cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from nurture.campaigns.models import CampaignStatus
 from nurture.campaigns.sync import load_version
 from nurture.channel import Channel
 from nurture.clock import Clock, anchored_clock
@@ -28,7 +29,7 @@ from nurture.leads.models import Lead, new_public_id
 from nurture.messages.channels.base import EmailChannel
 from nurture.messages.channels.factory import email_channel
 from nurture.messages.compose import compose_email
-from nurture.messages.facts import campaign_facts
+from nurture.messages.facts import BatchState, Loaded, campaign_gate_facts
 from nurture.messages.gate import gate
 from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.sequences.models import Enrollment
@@ -80,16 +81,11 @@ def naive_send(lead_id: int, step_key: str) -> str:
             attempts=0,
             created_at=now,
         )
-        facts = campaign_facts(
-            session,
-            settings,
-            _policy(),
-            lead=lead,
-            enrollment=enrollment,
-            step=step,
-            message=message,
-            now=now,
-        )
+        # The delivery pipeline's own fact loading, for a batch of one.
+        item = Loaded(message, lead, enrollment, CampaignStatus.ACTIVE)
+        state = BatchState(session, _policy(), [item], {message.id: lead.email}, now)
+        live = state.live(message, lead.email)
+        facts = campaign_gate_facts(settings, _policy(), lead, enrollment, step, message, live)
         decision = gate(facts, now)
         email = (
             compose_email(settings, lead, definition, step, message.ref)

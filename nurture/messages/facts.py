@@ -185,15 +185,19 @@ class BatchState:
         self.recent: dict[tuple[int, str, str], list[datetime]] = {}
         longest = max((cap.period for cap in policy.caps.values()), default=None)
         if longest is not None:
-            batch_ids = [item.message.id for item in batch]
-            for lead_id, channel, kind, at in session.execute(
-                select(Message.lead_id, Message.channel, Message.kind, Message.handed_off_at).where(
-                    one_of(session, Message.lead_id, leads),
-                    Message.status.in_(HANDED_OFF),
-                    Message.handed_off_at > now - longest,
-                    ~one_of(session, Message.id, batch_ids),
-                )
-            ):
+            # The batch's own rows are being decided, not handed off yet (a message not yet
+            # written, as the naive benchmark's, has no id to leave out).
+            batch_ids = [item.message.id for item in batch if item.message.id is not None]
+            recent = select(
+                Message.lead_id, Message.channel, Message.kind, Message.handed_off_at
+            ).where(
+                one_of(session, Message.lead_id, leads),
+                Message.status.in_(HANDED_OFF),
+                Message.handed_off_at > now - longest,
+            )
+            if batch_ids:
+                recent = recent.where(~one_of(session, Message.id, batch_ids))
+            for lead_id, channel, kind, at in session.execute(recent):
                 if at is not None:
                     self.recent.setdefault((lead_id, channel, kind), []).append(at)
 
