@@ -57,9 +57,10 @@ test: $(STAMP) $(NODE_STAMP) lint typecheck
 # Their files go to RAM where Linux offers it: a SQLite commit costs about 0.8 ms on a
 # disk and 0.02 ms in /dev/shm, and each test commits dozens of times.
 QUICK_TEMP := $(if $(wildcard /dev/shm/.),--basetemp=/dev/shm/nurture-quick-$(shell id -u),)
-# Folders holding only process-level tests are not even imported (Playwright, Prism).
+# Folders holding only process-level tests are not even imported (Playwright, Prism),
+# nor is Schemathesis's pytest plugin (only the fuzz tests use it).
 QUICK_SKIP := --ignore=tests/e2e --ignore=tests/browser --ignore=tests/contract \
-	--ignore=tests/web/test_fuzz_public_routes.py
+	--ignore=tests/web/test_fuzz_public_routes.py -p no:schemathesis
 quick: $(STAMP)
 	$(BIN)/pytest -n auto --dist loadfile -q -m "$(IN_PROCESS) and not slow" -k "not postgres" \
 		$(QUICK_SKIP) $(QUICK_TEMP)

@@ -5,6 +5,7 @@ Read from the source with `ast`, so an import inside a function counts too."""
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,9 +32,13 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imports(path: Path) -> Iterator[str]:
+@functools.cache
+def imports(path: Path) -> tuple[str, ...]:
     """Every module `path` imports, absolute, wherever in the file the import is."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+    return tuple(_imported(ast.parse(path.read_text(), filename=str(path))))
+
+
+def _imported(tree: ast.AST) -> Iterator[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (alias.name for alias in node.names)

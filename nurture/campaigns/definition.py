@@ -89,11 +89,16 @@ def load_campaign_dir(folder: Path) -> CampaignDefinition:
         ) from exc
     problems, templates = [], {}
     for index, step in enumerate(spec.steps):
-        path = folder / step.template
-        if not path.is_file():
-            problems.append(f"{source}: steps[{index}].template: {step.template} not found")
-            continue
-        templates[step.template] = path.read_text(encoding="utf-8")
+        named = [("template", step.template)] + [
+            (f"translations.{language}.template", words.template)
+            for language, words in step.translations.items()
+        ]
+        for where, name in named:
+            path = folder / name
+            if not path.is_file():
+                problems.append(f"{source}: steps[{index}].{where}: {name} not found")
+                continue
+            templates[name] = path.read_text(encoding="utf-8")
     if problems:
         raise CampaignFileError(problems)
     return CampaignDefinition(spec, templates)

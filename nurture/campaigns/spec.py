@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from nurture.channel import Channel
 from nurture.hours import SMS_LEGAL_HOURS, SendWindow
+from nurture.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 DELAY_PATTERN = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?$")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -48,6 +49,14 @@ class WindowSpec(_Strict):
         return SendWindow(self.start, self.end, frozenset(WEEKDAYS.index(d) for d in self.days))
 
 
+class StepTranslation(_Strict):
+    """A step's words in another language the campaign writes in."""
+
+    template: str = Field(pattern=r"^[\w.-]+$")
+    subject: str | None = None
+    preheader: str | None = None
+
+
 class StepSpec(_Strict):
     key: StepKey
     delay: str
@@ -57,6 +66,8 @@ class StepSpec(_Strict):
     preheader: str | None = None
     condition: Condition | None = None
     window: WindowSpec | None = None
+    # The step in the campaign's other languages, by language code ("es").
+    translations: dict[str, StepTranslation] = Field(default_factory=dict)
 
     @field_validator("delay")
     @classmethod
@@ -70,6 +81,11 @@ class StepSpec(_Strict):
             raise ValueError("an email step needs a subject")
         if self.channel is Channel.SMS and (self.subject or self.preheader):
             raise ValueError("an SMS step has no subject or preheader")
+        for language, words in self.translations.items():
+            if self.channel is Channel.EMAIL and not words.subject:
+                raise ValueError(f"translations.{language}: an email step needs a subject")
+            if self.channel is Channel.SMS and (words.subject or words.preheader):
+                raise ValueError(f"translations.{language}: an SMS step has no subject")
         windows = self.windows()
         if windows and max(w.start for w in windows) >= min(w.end for w in windows):
             raise ValueError("the window never overlaps SMS quiet hours (08:00-21:00)")
@@ -78,6 +94,23 @@ class StepSpec(_Strict):
     @property
     def offset(self) -> timedelta:
         return parse_delay(self.delay)
+
+    def in_language(self, language: str) -> StepSpec:
+        """The step as it is written in `language` (itself when it has no translation)."""
+        words = self.translations.get(language)
+        if words is None:
+            return self
+        return self.model_copy(
+            update={
+                "template": words.template,
+                "subject": words.subject,
+                "preheader": words.preheader,
+            }
+        )
+
+    def template_files(self) -> list[str]:
+        """Every template file the step names: its own, then its translations'."""
+        return [self.template, *(words.template for words in self.translations.values())]
 
     def windows(self) -> list[SendWindow]:
         """Every window this step must fall in: its own, plus the sending hours for SMS."""
@@ -97,6 +130,9 @@ class CampaignSpec(_Strict):
     # starts (from that moment) only once the link in it is clicked.
     double_opt_in: bool = False
     sms_max_segments: int = Field(2, ge=1, le=10)
+    # The languages the campaign writes in; the first is the steps' own, each other one
+    # needs a translation in every step. A lead in another language gets the first.
+    languages: list[str] = Field(default_factory=lambda: [DEFAULT_LANGUAGE], min_length=1)
     steps: list[StepSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -112,6 +148,37 @@ class CampaignSpec(_Strict):
                     "delays count from sign-up, so they may not go down"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _every_language_is_written(self) -> CampaignSpec:
+        unknown = [language for language in self.languages if language not in LANGUAGES]
+        if unknown:
+            raise ValueError(f"languages: we write in {', '.join(LANGUAGES)}, not {unknown[0]!r}")
+        if len(set(self.languages)) != len(self.languages):
+            raise ValueError("languages: a language is named twice")
+        others = set(self.languages[1:])
+        for index, step in enumerate(self.steps):
+            if missing := sorted(others - set(step.translations)):
+                raise ValueError(
+                    f"steps[{index}].translations.{missing[0]}: missing; the campaign "
+                    f"declares {missing[0]} in languages"
+                )
+            if extra := sorted(set(step.translations) - others):
+                raise ValueError(
+                    f"steps[{index}].translations.{extra[0]}: {extra[0]} is not one of the "
+                    f"campaign's other languages ({', '.join(sorted(others)) or 'none'})"
+                )
+        return self
+
+    def language_for(self, language: str | None) -> str:
+        """The language a lead who reads `language` is written to in by this campaign."""
+        if language is not None and language in self.languages:
+            return language
+        return self.languages[0]
+
+    def template_files(self) -> list[str]:
+        """Every template file the campaign names, each once, in step order."""
+        return list(dict.fromkeys(f for step in self.steps for f in step.template_files()))
 
     def step(self, key: str) -> StepSpec:
         return next(s for s in self.steps if s.key == key)

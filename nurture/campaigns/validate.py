@@ -8,6 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, TemplateSyntaxError, meta
 
 from nurture.campaigns.definition import CampaignDefinition
+from nurture.campaigns.spec import StepSpec
 from nurture.channel import Channel
 from nurture.messages.render import (
     TEMPLATE_VARIABLES,
@@ -71,34 +72,54 @@ def _syntax_and_names(env: Environment, label: str, source: str) -> list[Finding
 
 
 def validate_definition(definition: CampaignDefinition, templates_dir: Path) -> list[Finding]:
-    """Every problem in the campaign, errors first; an empty list means it is ready."""
-    env = Environment(autoescape=False)  # noqa: S701 - parsing only
+    """Every problem in the campaign, errors first; an empty list means it is ready.
+
+    Each step is checked in every language the campaign writes in."""
     findings: list[Finding] = []
-    folder = definition.spec.slug
-    sample = sample_context(definition)
-    for index, step in enumerate(definition.spec.steps):
+    spec = definition.spec
+    checker = _StepChecker(definition, templates_dir)
+    for index, step in enumerate(spec.steps):
+        for language in spec.languages:
+            fields = f"steps[{index}]"
+            if language != spec.languages[0]:
+                fields += f".translations.{language}"
+            findings += checker.check(step.in_language(language), fields)
+    return sorted(findings, key=lambda f: f.severity != "error")
+
+
+class _StepChecker:
+    """Checks a campaign's steps one language at a time, with one parser and sample."""
+
+    def __init__(self, definition: CampaignDefinition, templates_dir: Path) -> None:
+        self.definition, self.templates_dir = definition, templates_dir
+        self.env = Environment(autoescape=False)  # noqa: S701 - parsing only
+        self.sample = sample_context(definition)
+
+    def check(self, step: StepSpec, fields: str) -> list[Finding]:
+        """A step as written in one language: names, syntax, rendering, its segments."""
+        definition, templates_dir, env = self.definition, self.templates_dir, self.env
+        folder = definition.spec.slug
         label = f"{folder}/{step.template}"
         sources = [(label, definition.templates[step.template])]
         if step.subject:
-            sources.append((f"{folder}/campaign.yaml: steps[{index}].subject", step.subject))
+            sources.append((f"{folder}/campaign.yaml: {fields}.subject", step.subject))
         if step.preheader:
-            sources.append((f"{folder}/campaign.yaml: steps[{index}].preheader", step.preheader))
-        step_findings = [f for where, src in sources for f in _syntax_and_names(env, where, src)]
-        findings += step_findings
-        if step_findings:
-            continue
+            sources.append((f"{folder}/campaign.yaml: {fields}.preheader", step.preheader))
+        found = [f for where, src in sources for f in _syntax_and_names(env, where, src)]
+        if found:
+            return found
+        sample = self.sample
         try:
             if step.channel is Channel.EMAIL:
                 render_email(definition, step, sample, templates_dir)
-                continue
+                return []
             body = render_sms(definition, step, sample_sms_context(sample))
         except TemplateProblem as exc:
-            findings.append(Finding("error", label, str(exc)))
-            continue
+            return [Finding("error", label, str(exc))]
         count = count_segments(body)
         limit = definition.spec.sms_max_segments
         if count.segments > limit:
-            findings.append(
+            found.append(
                 Finding(
                     "error",
                     label,
@@ -108,7 +129,7 @@ def validate_definition(definition: CampaignDefinition, templates_dir: Path) -> 
             )
         if count.encoding == "UCS-2":
             chars = " ".join(repr(c) for c in count.unicode_chars)
-            findings.append(
+            found.append(
                 Finding("warning", label, f"{chars} switch the whole text to UCS-2 (70/segment)")
             )
-    return sorted(findings, key=lambda f: f.severity != "error")
+        return found

@@ -66,7 +66,9 @@ def compose_email(
     step: StepSpec,
     message_ref: str,
 ) -> OutboundEmail:
-    """The rendered email with the one-click unsubscribe headers (RFC 8058)."""
+    """The rendered email with the one-click unsubscribe headers (RFC 8058), in the lead's
+    language when the campaign writes in it."""
+    step = step.in_language(definition.spec.language_for(lead.language))
     context = message_context(settings, lead, definition)
     rendered = render_email(definition, step, context, settings.templates_dir)
     return OutboundEmail(
@@ -117,7 +119,9 @@ def compose_sms(
     step: StepSpec,
     message_ref: str,
 ) -> tuple[OutboundSms, list[Link]]:
-    """The rendered text message for a lead's mobile number, and the short links in it."""
+    """The rendered text message for a lead's mobile number, in the lead's language when
+    the campaign writes in it, and the short links in it."""
+    step = step.in_language(definition.spec.language_for(lead.language))
     context, links = sms_context(settings, lead, definition, message_ref)
     body = render_sms(definition, step, context)
     sms = OutboundSms(

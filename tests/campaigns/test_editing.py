@@ -34,7 +34,7 @@ def edited(definition: CampaignDefinition, **spec_changes: Any) -> CampaignDefin
     data = {**definition.spec.model_dump(mode="json"), **spec_changes}
     spec = CampaignSpec.model_validate(data)
     return CampaignDefinition(
-        spec, {s.template: definition.templates[s.template] for s in spec.steps}
+        spec, {name: definition.templates[name] for name in spec.template_files()}
     )
 
 
@@ -254,9 +254,15 @@ def test_the_stored_step_as_a_form_changes_nothing(
         assert edit.definition.checksum() == seeded_definition.checksum()
 
 
+def english_only(definition: CampaignDefinition) -> CampaignDefinition:
+    steps = [{**s.model_dump(mode="json"), "translations": {}} for s in definition.spec.steps]
+    return edited(definition, languages=["en"], steps=steps)
+
+
 def test_switching_an_email_step_to_sms_drops_its_subject(
     seeded_definition: CampaignDefinition, settings: Settings
 ) -> None:
+    seeded_definition = english_only(seeded_definition)
     step = seeded_definition.spec.step("why-stretching-alone")
     typed = {"channel": "sms", "body": "Hi {{ first_name }}\r\nshort text"}  # as browsers send
     form = StepForm.model_validate(
@@ -268,6 +274,22 @@ def test_switching_an_email_step_to_sms_drops_its_subject(
     assert (new.channel.value, new.subject, new.preheader) == ("sms", None, None)
     assert edit.definition.templates[new.template] == "Hi {{ first_name }}\nshort text"
     assert edit.changed == ("channel", "subject", "preheader", "body")
+
+
+def test_a_switch_to_sms_that_would_send_a_translation_as_a_long_text_is_refused_naming_it(
+    seeded_definition: CampaignDefinition, settings: Settings
+) -> None:
+    step = seeded_definition.spec.step("why-stretching-alone")
+    typed = {"channel": "sms", "body": "Hi {{ first_name }}, a short text"}
+    form = StepForm.model_validate(
+        {**StepForm.of_step(seeded_definition, step).model_dump(), **typed}
+    )
+    edit = apply_step_form(seeded_definition, step.key, form, settings.templates_dir)
+    assert edit.definition is None
+    [problem] = edit.problems
+    assert problem.field == "campaign"
+    assert problem.message.startswith("hamstring-sciatica/03-why-stretching-alone.es.md.j2: ")
+    assert "segments" in problem.message
 
 
 def test_a_window_with_only_a_start_time_is_named(

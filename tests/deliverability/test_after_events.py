@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from nurture.messages.channels.base import OutboundEmail
 from tests.deliverability.conftest import SentEmail, Sequence, Webhook, sendgrid_event
 
@@ -43,6 +45,7 @@ def test_after_a_spam_complaint_no_further_email_goes_out(
     assert len(sequence.email.sent) == 1
 
 
+@pytest.mark.slow  # steps through the whole two-week sequence
 def test_after_unsubscribe_and_resubscribe_on_sendgrid_the_next_email_goes_out(
     webhook: Webhook, sequence: Sequence, welcome: SentEmail
 ) -> None:

@@ -67,6 +67,7 @@ def test_staff_opt_out_revokes_one_channel_and_skips_its_waiting_messages(
     }
 
 
+@pytest.mark.slow  # steps through the whole two-week sequence
 def test_staff_opt_out_is_honoured_at_send_time_for_every_later_step(
     db: Database, clock: ManualClock, settings: Settings, campaign: int
 ) -> None:

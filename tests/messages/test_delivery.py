@@ -42,6 +42,7 @@ def lead_id(db: Database) -> int:
         return session.scalars(select(Lead.id)).one()
 
 
+@pytest.mark.slow  # steps through the whole two-week sequence
 def test_whole_sequence_reaches_the_lead_once_per_step(harness: Harness, db: Database) -> None:
     capture(db.factory, harness.clock, harness.settings)
     harness.run_for(timedelta(days=15))
@@ -122,6 +123,7 @@ def test_stop_before_an_sms_goes_out_cancels_it(harness: Harness, db: Database) 
     assert harness.messages()["sms-hello"].status == MessageStatus.SKIPPED
 
 
+@pytest.mark.slow  # steps through the whole two-week sequence
 def test_booked_lead_receives_nothing_educational_afterwards(
     harness: Harness, db: Database
 ) -> None:
@@ -212,6 +214,7 @@ def test_provider_outage_gives_up_after_the_attempt_cap_with_a_reason(
     assert countdowns == sorted(countdowns) and max(countdowns) <= 300
 
 
+@pytest.mark.slow  # steps through the whole two-week sequence
 def test_unsubscribed_number_reported_by_twilio_is_suppressed(
     harness: Harness, db: Database
 ) -> None:
@@ -281,6 +284,7 @@ def test_lost_delivery_task_is_found_by_the_sweeper_and_sent(
     assert harness.messages()["welcome-article"].status == MessageStatus.SENT
 
 
+@pytest.mark.slow  # steps through the whole two-week sequence
 def test_every_due_step_ends_settled_with_a_reason_when_not_sent(
     harness: Harness, db: Database
 ) -> None:

@@ -3,6 +3,8 @@ Spanish, whatever keyword language they use; every answer has its Spanish text."
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from nurture.clock import ManualClock
@@ -10,6 +12,7 @@ from nurture.config import Settings
 from nurture.replies.intent import Intent
 from nurture.replies.texts import reply_text
 from tests.factories import capture
+from tests.harness import Harness
 from tests.replies.conftest import PHONE, Texter
 from tests.support import REPO, Database
 
@@ -65,3 +68,19 @@ def test_every_answer_has_its_own_spanish_text(settings: Settings, name: str, ch
     spanish = reply_text(settings, name, channel, "es", **SAMPLE)
     assert (settings.templates_dir / "replies" / "es" / f"{name}.txt.j2").is_file()
     assert spanish and spanish != english
+
+
+def test_a_spanish_speaking_lead_gets_the_campaign_in_spanish_until_they_text_parar(
+    db: Database, clock: ManualClock, settings: Settings, lucia: int, text: Texter
+) -> None:
+    harness = Harness(db, clock, settings)
+    harness.run_for(timedelta(hours=3))
+    [welcome] = harness.email.sent
+    [hello] = harness.sms.sent
+    assert welcome.subject == "Lucía, aquí tiene su guía sobre los isquiotibiales tensos"
+    assert "Gracias por pedir nuestra guía" in welcome.text
+    assert hello.body.startswith(f"{settings.clinic_name}: Hola Lucía, gracias por descargar")
+    assert text("PARAR").intent is Intent.STOP
+    harness.run_for(timedelta(days=15), step=timedelta(hours=6))
+    assert len(harness.sms.sent) == 1  # nothing after PARAR
+    assert all("Hola" in email.text for email in harness.email.sent)  # Spanish to the end

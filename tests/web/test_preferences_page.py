@@ -130,6 +130,7 @@ def test_stopping_only_texts_keeps_the_emails_coming(
     assert harness.sms.sent == []
 
 
+@pytest.mark.slow  # steps through the whole two-week sequence
 def test_pausing_holds_everything_for_30_days_keeps_consent_and_then_resumes_where_it_was(
     client: TestClient,
     db: Database,

@@ -144,9 +144,14 @@ def _rendering_problems(
     for finding in validate_definition(definition, templates_dir):
         if finding.severity != "error":
             continue
-        mine = f"steps[{index}]." in finding.where or finding.where.endswith(f"/{template}")
+        mine = finding.where.endswith(f"/{template}") or (
+            f"steps[{index}]." in finding.where and ".translations." not in finding.where
+        )
         name = next((f for f in ("subject", "preheader") if f".{f}" in finding.where), "body")
-        problems.append(FieldProblem(name if mine else "campaign", finding.message))
+        # Anything else (another step, a translation this editor does not show) names
+        # its file, so staff know where the campaign-as-code needs changing.
+        message = finding.message if mine else f"{finding.where}: {finding.message}"
+        problems.append(FieldProblem(name if mine else "campaign", message))
     return problems
 
 
@@ -181,6 +186,12 @@ def apply_step_form(
         "subject": (form.subject.strip() or None) if email else None,
         "preheader": (form.preheader.strip() or None) if email else None,
     }
+    if not email:
+        # A text has no subject in any language; its translations keep their files.
+        edited["translations"] = {
+            language: {**words, "subject": None, "preheader": None}
+            for language, words in edited.get("translations", {}).items()
+        }
     data = spec.model_dump(mode="json")
     data["steps"][index] = edited
     try:
@@ -188,6 +199,6 @@ def apply_step_form(
     except ValidationError as exc:
         return StepEdit(None, (), _spec_problems(exc, spec, index))
     sources = {**definition.templates, template: form.body}
-    new = CampaignDefinition(new_spec, {s.template: sources[s.template] for s in new_spec.steps})
+    new = CampaignDefinition(new_spec, {name: sources[name] for name in new_spec.template_files()})
     problems = _rendering_problems(new, key, templates_dir)
     return StepEdit(None if problems else new, _changed(definition, new, key), problems)
