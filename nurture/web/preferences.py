@@ -17,6 +17,9 @@ from nurture.consent.preferences import (
     stop_channels,
     token_channels,
 )
+from nurture.languages import LANGUAGES
+from nurture.languages import NAMES as LANGUAGE_NAMES
+from nurture.leads.actions import set_language
 from nurture.leads.zone import lead_zone
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep, request_evidence
 from nurture.web.pages import render
@@ -61,7 +64,7 @@ def preferences_page(
     """Which messages the lead still receives, with a box to stop each or pause all."""
     lead, _ = lead_from_token(session, settings, "unsubscribe", token)
     consent = current_consent(session, lead.id)
-    return render(request, "preferences.html", _preferences(token, consent))
+    return render(request, "preferences.html", _preferences(token, consent, lead.language))
 
 
 @router.post("/preferences/{token}")
@@ -74,12 +77,20 @@ def save_preferences(
     stop_email: Annotated[str, Form()] = "",
     stop_sms: Annotated[str, Form()] = "",
     pause: Annotated[str, Form()] = "",
+    language: Annotated[str, Form(max_length=35)] = "",
 ) -> Response:
-    """Stop the ticked channels; pause the others for 30 days when asked."""
+    """Stop the ticked channels; pause the others for 30 days when asked; write to the
+    lead in the language they chose."""
     chosen = [c for c, ticked in ((Channel.EMAIL, stop_email), (Channel.SMS, stop_sms)) if ticked]
     now = clock.now()
+    if language and language not in LANGUAGES:
+        lead, _ = lead_from_token(session, settings, "unsubscribe", token)
+        context = _preferences(token, current_consent(session, lead.id), lead.language)
+        context["problem"] = "Language: choose English or Español."
+        return render(request, "preferences.html", context, 422)
     with session.begin():
         lead, _ = lead_from_token(session, settings, "unsubscribe", token)
+        switched = bool(language) and set_language(session, lead.id, language)
         evidence = request_evidence(request, "preferences-page")
         stopped = stop_channels(session, lead, chosen, evidence, now)
         consent = current_consent(session, lead.id)
@@ -90,16 +101,27 @@ def save_preferences(
             log.info("lead %s paused campaign messages via preferences-page", lead.public_id)
         zone = lead_zone(lead.timezone, lead.phone, settings.clinic_zone)
     resume = when(paused_until, zone).day if paused_until else None
-    saved = {"stopped": _described(stopped), "resume": resume}
-    return render(request, "preferences.html", _preferences(token, consent, saved))
+    saved = {
+        "stopped": _described(stopped),
+        "resume": resume,
+        "language": LANGUAGE_NAMES[language] if switched else None,
+    }
+    context = _preferences(token, consent, lead.language, saved)
+    return render(request, "preferences.html", context)
 
 
 def _preferences(
-    token: str, consent: dict[Channel, bool], saved: dict[str, str | None] | None = None
+    token: str,
+    consent: dict[Channel, bool],
+    language: str,
+    saved: dict[str, str | None] | None = None,
 ) -> dict[str, object]:
     return {
         "token": token,
         "receiving": {channel.value: consent[channel] for channel in Channel},
         "names": {channel.value: CHANNEL_NAMES[channel] for channel in Channel},
         "saved": saved,
+        "language": language,
+        "languages": LANGUAGE_NAMES,
+        "problem": None,
     }

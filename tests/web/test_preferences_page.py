@@ -14,6 +14,7 @@ from nurture.config import Settings
 from nurture.consent.ledger import current_consent
 from nurture.consent.models import ConsentEvent
 from nurture.leads.capture import CaptureResult
+from nurture.leads.models import Lead
 from nurture.links import preferences_url
 from nurture.messages.models import Message
 from nurture.messages.transactional import EmailContent, Notice, queue_notice
@@ -210,3 +211,28 @@ def test_tampered_preferences_link_shows_an_error_page_and_changes_nothing(
         assert response.status_code == 400
         assert "This link is not valid." in response.text
     assert (ledger(db, lead.lead_id), snapshot(db), next_due(db, lead.lead_id)) == before
+
+
+def test_the_lead_chooses_the_language_they_are_written_to_in(
+    client: TestClient, db: Database, lead: CaptureResult, url: str
+) -> None:
+    page = client.get(url)
+    assert '<option value="en" selected>English</option>' in page.text
+    saved = client.post(url, data={"language": "es"})
+    assert saved.status_code == 200
+    assert "From now on we write to you in Español." in saved.text
+    assert '<option value="es" selected>Español</option>' in saved.text
+    with db.factory() as session:
+        assert session.get_one(Lead, lead.lead_id).language == "es"
+    assert consent(db, lead.lead_id) == {Channel.EMAIL: True, Channel.SMS: True}
+
+
+def test_a_language_we_do_not_write_in_is_refused_naming_the_field_and_nothing_changes(
+    client: TestClient, db: Database, lead: CaptureResult, url: str
+) -> None:
+    refused = client.post(url, data={"language": "fr", "stop_email": "yes"})
+    assert refused.status_code == 422
+    assert "Language: choose English or Español." in refused.text
+    with db.factory() as session:
+        assert session.get_one(Lead, lead.lead_id).language == "en"
+    assert consent(db, lead.lead_id)[Channel.EMAIL]
