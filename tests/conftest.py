@@ -19,6 +19,7 @@ from argon2 import PasswordHasher, profiles
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from nurture.campaigns.definition import CampaignDefinition, load_campaign_dir
@@ -104,6 +105,15 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("schema") / "template.db"
     upgrade(f"sqlite:///{path}")
     return path
+
+
+@pytest.fixture
+def migrated_database(settings: Settings, sqlite_template: Path) -> None:
+    """The settings' SQLite file as `nurture db upgrade` leaves it: a copy of the session's
+    migrated template (the command itself has tests of its own, in tests/cli)."""
+    path = Path(str(make_url(settings.database_url).database))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(sqlite_template, path)
 
 
 def postgres_available() -> bool:

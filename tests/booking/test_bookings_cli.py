@@ -46,9 +46,8 @@ def refused(result: Result) -> str:
 
 
 @pytest.fixture
-def booked(nurture: Invoke, settings: Settings) -> dict[str, int]:
+def booked(nurture: Invoke, settings: Settings, migrated_database: None) -> dict[str, int]:
     """Two leads booked on Tuesday morning, through the same service the web uses."""
-    ok(nurture("db", "upgrade"))
     clock = ManualClock(START)
     factory = get_sessionmaker()
     set_availability(factory, clock, capacity=2)

@@ -58,9 +58,9 @@ def nurture() -> Invoke:
 
 
 @pytest.fixture
-def migrated(nurture: Invoke) -> None:
-    """The settings' SQLite database, migrated by `nurture db upgrade`."""
-    succeeded(nurture("db", "upgrade"))
+def migrated(migrated_database: None) -> None:
+    """The settings' SQLite database at the newest schema (a copy of the session's
+    migrated template; `nurture db upgrade` itself is tested in test_cli_db)."""
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from nurture.cli.main import app
-from nurture.config import Settings
 from nurture.db import get_sessionmaker
 from nurture.staff.models import AuditEntry, StaffUser
 from nurture.staff.passwords import verify_password
@@ -21,9 +20,8 @@ def run(*args: str, stdin: str | None = None) -> Result:
 
 
 @pytest.fixture(autouse=True)
-def migrated(settings: Settings) -> None:
-    result = run("db", "upgrade")
-    assert result.exit_code == 0, result.output
+def migrated(migrated_database: None) -> None:
+    """Every test here starts from a database at the newest schema."""
 
 
 def test_create_reads_the_password_from_stdin_and_the_account_can_sign_in() -> None:
