@@ -13,6 +13,13 @@ DEFAULT_LANGUAGE = "en"
 NAMES = {"en": "English", "es": "Español"}
 
 
+class UnknownLanguage(ValueError):
+    """A language we do not write in."""
+
+    def __init__(self, language: str) -> None:
+        super().__init__(f"choose {' or '.join(LANGUAGES)}, not {language!r}")
+
+
 def language_of(tag: str | None) -> str | None:
     """The supported language a tag names ("es-MX" -> "es"), or None."""
     primary = (tag or "").strip().replace("_", "-").split("-")[0].lower()

@@ -18,7 +18,7 @@ from nurture.channel import Channel
 from nurture.consent.ledger import Evidence
 from nurture.consent.opt_out import OptOut, Skip
 from nurture.consent.opt_out import opt_out as revoke_consent
-from nurture.languages import LANGUAGES
+from nurture.languages import LANGUAGES, UnknownLanguage
 from nurture.leads.models import Lead
 from nurture.replies.inbox import pause_sequences, resume_sequences
 from nurture.sequences.ending import end_enrollments
@@ -50,9 +50,11 @@ def opt_out(
 
 
 def set_language(session: Session, lead_id: int, language: str) -> bool:
-    """Write to the lead in `language` from now on; False when it already was."""
+    """Write to the lead in `language` from now on; False when it already was.
+
+    UnknownLanguage, before anything is written, for a language we do not write in."""
     if language not in LANGUAGES:
-        raise ValueError(f"we write in {' and '.join(LANGUAGES)}, not {language!r}")
+        raise UnknownLanguage(language)
     lead = session.get_one(Lead, lead_id)
     if lead.language == language:
         return False

@@ -61,11 +61,7 @@ class Link:
     target: str | None
 
     def url(self, settings: Settings) -> str:
-        return short_url(settings, self.code)
-
-
-def short_url(settings: Settings, code: str) -> str:
-    return f"{settings.public_base_url.rstrip('/')}/r/{code}"
+        return f"{settings.public_base_url.rstrip('/')}/r/{self.code}"
 
 
 def link_code(settings: Settings, message_ref: str, name: str) -> str:

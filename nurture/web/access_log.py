@@ -1,8 +1,9 @@
 """Keep link tokens out of the web server's access log.
 
-Booking, unsubscribe and preference links, and the front desk's calendar feed, carry a
-signed token in the path that opens one person's page; uvicorn logs every path. This
-filter swaps the token for "…" before the line is written.
+Booking, unsubscribe and preference links, the front desk's calendar feed, and the short
+links in texts (`/r/{code}` opens the lead's booking page) carry a token in the path
+that opens one person's page; uvicorn logs every path. This filter swaps the token for
+"…" before the line is written.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 
-TOKEN_IN_PATH = re.compile(r"^(/(?:book|unsubscribe|preferences|calendar|confirm)/)[^/?\s]+")
+TOKEN_IN_PATH = re.compile(r"^(/(?:book|unsubscribe|preferences|calendar|confirm|r)/)[^/?\s]+")
 
 
 def redact_path(path: str) -> str:

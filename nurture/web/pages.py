@@ -17,15 +17,15 @@ from starlette.templating import Jinja2Templates
 
 from nurture.config import Settings
 from nurture.messages.render import Clinic
+from nurture.phones import parse_stored
 from nurture.text import counted
 from nurture.web.deps import request_settings
 
 
 def display_phone(number: str) -> str:
     """A phone number the way the clinic's neighbours write it: (217) 555-0142."""
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
+    parsed = parse_stored(number)
+    if parsed is None:
         return number
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from nurture.booking.display import when
@@ -17,9 +19,10 @@ from nurture.consent.preferences import (
     stop_channels,
     token_channels,
 )
-from nurture.languages import LANGUAGES
 from nurture.languages import NAMES as LANGUAGE_NAMES
+from nurture.languages import UnknownLanguage
 from nurture.leads.actions import set_language
+from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep, request_evidence
 from nurture.web.pages import render
@@ -83,23 +86,18 @@ def save_preferences(
     lead in the language they chose."""
     chosen = [c for c, ticked in ((Channel.EMAIL, stop_email), (Channel.SMS, stop_sms)) if ticked]
     now = clock.now()
-    if language and language not in LANGUAGES:
+    try:
+        with session.begin():
+            lead, _ = lead_from_token(session, settings, "unsubscribe", token)
+            # First: a language we do not write in rolls the whole form back.
+            switched = bool(language) and set_language(session, lead.id, language)
+            stopped, consent, paused_until = _apply(session, request, lead, chosen, pause, now)
+    except UnknownLanguage:
         lead, _ = lead_from_token(session, settings, "unsubscribe", token)
         context = _preferences(token, current_consent(session, lead.id), lead.language)
         context["problem"] = "Language: choose English or Español."
         return render(request, "preferences.html", context, 422)
-    with session.begin():
-        lead, _ = lead_from_token(session, settings, "unsubscribe", token)
-        switched = bool(language) and set_language(session, lead.id, language)
-        evidence = request_evidence(request, "preferences-page")
-        stopped = stop_channels(session, lead, chosen, evidence, now)
-        consent = current_consent(session, lead.id)
-        paused_until = None
-        receiving = [channel for channel in Channel if consent[channel]]
-        if pause and receiving:
-            paused_until = pause_campaigns(session, lead.id, receiving, now)
-            log.info("lead %s paused campaign messages via preferences-page", lead.public_id)
-        zone = lead_zone(lead.timezone, lead.phone, settings.clinic_zone)
+    zone = lead_zone(lead.timezone, lead.phone, settings.clinic_zone)
     resume = when(paused_until, zone).day if paused_until else None
     saved = {
         "stopped": _described(stopped),
@@ -108,6 +106,27 @@ def save_preferences(
     }
     context = _preferences(token, consent, lead.language, saved)
     return render(request, "preferences.html", context)
+
+
+def _apply(
+    session: Session,
+    request: Request,
+    lead: Lead,
+    chosen: list[Channel],
+    pause: str,
+    now: datetime,
+) -> tuple[list[Channel], dict[Channel, bool], datetime | None]:
+    """Stop the chosen channels and pause the rest when asked: what was stopped, the
+    consent now in force, and when a pause ends."""
+    evidence = request_evidence(request, "preferences-page")
+    stopped = stop_channels(session, lead, chosen, evidence, now)
+    consent = current_consent(session, lead.id)
+    paused_until = None
+    receiving = [channel for channel in Channel if consent[channel]]
+    if pause and receiving:
+        paused_until = pause_campaigns(session, lead.id, receiving, now)
+        log.info("lead %s paused campaign messages via preferences-page", lead.public_id)
+    return stopped, consent, paused_until
 
 
 def _preferences(

@@ -17,6 +17,7 @@ from nurture.web.access_log import RedactLinkTokens, install, redact_path
         ("/unsubscribe/tok-en.sig", "/unsubscribe/…"),
         ("/preferences/tok.sig", "/preferences/…"),
         ("/calendar/0123abcdef.ics", "/calendar/…"),
+        ("/r/j6d7QRpvQe", "/r/…"),
         (
             "/admin/leads/46b30cb73aaa4c0ea35a5db5f952c315",
             "/admin/leads/46b30cb73aaa4c0ea35a5db5f952c315",

@@ -28,7 +28,7 @@ from nurture.clock import parse_moment
 from nurture.config import Settings
 from nurture.consent.ledger import current_consent
 from nurture.consent.policy import SendingPolicy
-from nurture.languages import LANGUAGES, NAMES
+from nurture.languages import NAMES, UnknownLanguage
 from nurture.leads import actions
 from nurture.leads.admin import (
     LeadNotFound,
@@ -365,9 +365,11 @@ async def lead_opt_out(here: ThisLead) -> Response:
 async def lead_language(here: ThisLead) -> Response:
     """Write to the lead in another language from the next message on."""
     choice = await here.field("language")
-    if choice not in LANGUAGES:
-        return here.page(f"language: choose {' or '.join(LANGUAGES)}, not {choice!r}", 422)
-    if not actions.set_language(here.session, here.lead.id, choice):
+    try:
+        changed = actions.set_language(here.session, here.lead.id, choice)
+    except UnknownLanguage as exc:
+        return here.page(f"language: {exc}", 422)
+    if not changed:
         return here.unchanged(
             f"Nothing changed: the lead is already written to in {NAMES[choice]}."
         )
