@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 
-.PHONY: demo test quick lint typecheck run bench install chromium clean
+.PHONY: demo test quick lint typecheck run bench install chromium clean messages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -36,6 +36,14 @@ demo: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/nurture run
+
+# The pages a lead sees, in every language: extract what templates/web and nurture/web
+# mark for translation (babel.cfg), then add the new English to each catalogue to write
+# its translation (tests fail until every message has one).
+LOCALE := nurture/web/locale
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -k N_ -o $(LOCALE)/pages.pot .
+	$(BIN)/pybabel update -i $(LOCALE)/pages.pot -d $(LOCALE) -D pages --width 88
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -88,7 +88,7 @@ def naive_send(lead_id: int, step_key: str) -> str:
         facts = campaign_gate_facts(settings, _policy(), lead, enrollment, step, message, live)
         decision = gate(facts, now)
         email = (
-            compose_email(settings, lead, definition, step, message.ref)
+            compose_email(settings, lead, definition, step, message.ref)[0]
             if decision.action == "send"
             else None
         )

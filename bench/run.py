@@ -330,7 +330,7 @@ def request_body(bench: Bench) -> bytes:
         timezone="America/Chicago",
     )
     settings = Settings()
-    email = compose_email(settings, lead, bench.campaign.definition, step, "benchref0000")
+    email, _ = compose_email(settings, lead, bench.campaign.definition, step, "benchref0000")
     return json.dumps(build_mail(email).get()).encode()
 
 

@@ -127,6 +127,14 @@ class Settings(BaseSettings):
     # How often beat recounts the Results rollup of active and paused campaigns: the
     # Results page shows the numbers as of the last count (nurture.analytics.rollup).
     results_refresh_seconds: float = Field(300.0, alias="RESULTS_REFRESH_SECONDS", gt=0)
+    # Outbound webhooks (nurture.webhooks_out): how long an endpoint has to answer, how
+    # often beat looks for deliveries due, and the retry schedule: the wait doubles from
+    # the base up to the cap, and a delivery is given up after the last attempt.
+    webhook_timeout_seconds: float = Field(5.0, gt=0, le=30)
+    webhook_interval_seconds: float = Field(5.0, gt=0)
+    webhook_max_attempts: int = Field(10, ge=1, le=50)
+    webhook_retry_base_seconds: float = Field(30.0, gt=0)
+    webhook_retry_cap_seconds: float = Field(3600.0, gt=0)
 
     @field_validator("data_dir", "templates_dir")
     @classmethod

@@ -12,6 +12,7 @@ from typing import Literal
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from nurture.config import Settings
+from nurture.languages import DEFAULT_LANGUAGE
 
 TokenPurpose = Literal["book", "unsubscribe", "confirm"]
 # Unsubscribe links must keep working long after the email was sent (Gmail and
@@ -55,8 +56,10 @@ def _base(settings: Settings) -> str:
     return settings.public_base_url.rstrip("/")
 
 
-def article_url(settings: Settings, article_slug: str) -> str:
-    return f"{_base(settings)}/articles/{article_slug}/read"
+def article_url(settings: Settings, article_slug: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """The article's page, in `language` when it is not the default (?lang=)."""
+    suffix = "" if language == DEFAULT_LANGUAGE else f"?lang={language}"
+    return f"{_base(settings)}/articles/{article_slug}/read{suffix}"
 
 
 def booking_token(settings: Settings, lead_public_id: str) -> str:

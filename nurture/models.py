@@ -2,7 +2,7 @@
 
 from nurture.analytics.models import ResultsFunnelRollup, ResultsRefresh, ResultsStepRollup
 from nurture.booking.models import Booking, BookingSeat, CalendarFeed, ClinicSetting
-from nurture.campaigns.models import Campaign, CampaignVersion
+from nurture.campaigns.models import Campaign, CampaignVersion, StepPromotion
 from nurture.clock import ClockAnchor
 from nurture.consent.models import ConsentEvent, Suppression
 from nurture.db import Base
@@ -11,11 +11,13 @@ from nurture.health.models import Heartbeat
 from nurture.leads.api_keys import ApiKey
 from nurture.leads.importing.jobs import ImportJob, ImportRowProblem
 from nurture.leads.models import Lead
+from nurture.locations.models import Location
 from nurture.messages.models import Message
 from nurture.messages.short_links import ShortLink
 from nurture.replies.models import InboundMessage, InboxItem, SlotOffer
 from nurture.sequences.models import Enrollment
 from nurture.staff.models import AuditEntry, StaffUser
+from nurture.webhooks_out.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -36,6 +38,7 @@ __all__ = [
     "InboundMessage",
     "InboxItem",
     "Lead",
+    "Location",
     "Message",
     "ProviderEvent",
     "ResultsFunnelRollup",
@@ -45,5 +48,8 @@ __all__ = [
     "SlotOffer",
     "SoftBounce",
     "StaffUser",
+    "StepPromotion",
     "Suppression",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

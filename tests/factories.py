@@ -25,6 +25,7 @@ def capture(
     sms: bool = True,
     article: str = ARTICLE,
     language: str | None = None,
+    location: str | None = None,
 ) -> CaptureResult:
     """Capture a lead through the same service the form and API use."""
     submission = LeadSubmission(
@@ -34,6 +35,7 @@ def capture(
         phone=phone,
         timezone=timezone,
         language=language,
+        location=location,
         consent={"email": True, "sms": sms and phone is not None},
     )
     with factory.begin() as session:

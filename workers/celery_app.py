@@ -45,6 +45,12 @@ def make_app() -> Celery:
                 "schedule": settings.sweep_interval_seconds,
                 "options": {"expires": settings.sweep_interval_seconds * 2},
             },
+            # Outbound webhooks: the outbox is in the database, so a skipped tick loses nothing.
+            "send-webhooks": {
+                "task": "nurture.send_webhooks",
+                "schedule": settings.webhook_interval_seconds,
+                "options": {"expires": settings.webhook_interval_seconds * 2},
+            },
             # The Results page reads this rollup; a stale run is dropped, the next one counts.
             "refresh-results": {
                 "task": "nurture.refresh_results",

@@ -10,6 +10,7 @@ from nurture.consent.policy import SendingPolicy
 from nurture.health.heartbeat import DISPATCHER, record_now
 from nurture.messages.deliver import expire_abandoned
 from nurture.sequences.dispatch import dispatch_due, requeue_lost
+from nurture.webhooks_out.sender import BATCH, RetryPolicy, send_due
 from workers.celery_app import app
 from workers.context import ContextTask, worker_context
 
@@ -75,3 +76,16 @@ def sweep(self: ContextTask) -> int:
 def refresh_results(self: ContextTask) -> int:
     """Recount the Results rollup of every active or paused campaign (and any never counted)."""
     return refresh_campaigns(self.context.sessions, self.context.clock.now())
+
+
+@app.task(name="nurture.send_webhooks", base=ContextTask, bind=True)
+def send_webhooks(self: ContextTask) -> int:
+    """Post the outbound webhooks that are due; returns how many were attempted."""
+    context = self.context
+    policy = RetryPolicy.from_settings(context.settings)
+    total = 0
+    while True:  # drain a backlog now rather than one batch per beat tick
+        report = send_due(context.sessions, context.clock, policy)
+        total += report.attempted
+        if report.attempted < BATCH:
+            return total

@@ -61,8 +61,12 @@ OPT_OUTS = EventSource(
 BOOKINGS = EventSource("bookings", Booking, Booking.id, Booking.lead_id, Booking.created_at, None)
 
 
-def first_events_by_step(source: EventSource, campaign_id: int, cohort: Subquery) -> Select[Any]:
+def first_events_by_step(
+    source: EventSource, campaign_id: int, cohort: Subquery, *, by_variant: bool = False
+) -> Select[Any]:
     """Per (enrolled_hour, step_key, channel) credited: leads whose first `source` event it is.
+
+    With `by_variant`, also per the credited message's A/B variant (a fourth column).
 
     `cohort` has one row per enrollment of campaign `campaign_id`: id, lead_id,
     enrolled_at, enrolled_hour. Ids grow with time in every source table, so the
@@ -103,14 +107,12 @@ def first_events_by_step(source: EventSource, campaign_id: int, cohort: Subquery
         .subquery("credited")
     )
     step = aliased(Message, name="credited_step")
+    keys: list[Any] = [credited.c.enrolled_hour, step.step_key, step.channel]
+    if by_variant:
+        keys.append(step.variant)
     return (
-        select(
-            credited.c.enrolled_hour,
-            step.step_key,
-            step.channel,
-            func.count().label(source.counted_as),
-        )
+        select(*keys, func.count().label(source.counted_as))
         .select_from(credited)
         .outerjoin(step, step.id == credited.c.message_id)
-        .group_by(credited.c.enrolled_hour, step.step_key, step.channel)
+        .group_by(*keys)
     )

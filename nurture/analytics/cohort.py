@@ -17,6 +17,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from nurture.analytics.period import Period
 from nurture.db import UTCDateTime
+from nurture.leads.models import Lead
 from nurture.sequences.models import Enrollment
 
 
@@ -50,6 +51,9 @@ def enrolled_in(campaign_id: int, period: Period) -> Subquery:
         conditions.append(Enrollment.enrolled_at >= start)
     if (end := period.end()) is not None:
         conditions.append(Enrollment.enrolled_at < end)
+    if period.location_id is not None:
+        at_location = select(Lead.id).where(Lead.location_id == period.location_id)
+        conditions.append(Enrollment.lead_id.in_(at_location))
     return (
         select(
             Enrollment.id,

@@ -11,15 +11,18 @@ by text without opening an email still counts as booked):
   enrolled  enrolled in the campaign in the period;
   emailed   at least one of the campaign's emails was handed to the provider;
   opened    the provider reported an open of one of those emails;
-  clicked   ... a click in one;
+  clicked   followed a link in one of the campaign's emails or texts (its short link
+            counted the click, nurture.messages.short_links: once however often, and
+            never for a link preview);
   replied   sent us a text or email after enrolling (an opt-out keyword such as
             STOP is counted as an unsubscribe, not a reply);
   booked    booked a screening after enrolling (counted when made, even if cancelled later).
 
 Per step, over the step's messages: sent (accepted by the provider), delivered (the
 provider confirmed delivery and no bounce came later), opened and clicked (messages
-opened / clicked at least once), bounces (messages with a SendGrid bounce event).
-Open rate and click rate are over delivered emails; SMS steps have none.
+opened / clicked at least once; a text is clicked as an email is), bounces (messages
+with a SendGrid bounce event). Open rate is over delivered emails, click rate over
+delivered emails and texts.
 
 Attribution (replies, unsubscribes, bookings): each lead's first such event is
 attributed to the last step of this campaign sent to the lead before it. A booking
@@ -144,10 +147,10 @@ def campaign_results(
     """Campaign `slug`'s results as last counted (counted at `now` if never), or UnknownCampaign.
 
     They come from the rollup (nurture.analytics.rollup); a period whose ends are not
-    whole UTC hours (a clinic in a half-hour zone) is counted live instead.
+    whole UTC hours (a clinic in a half-hour zone), or one location's, is counted live.
     """
     campaign = find_campaign(session, slug)
-    if not period.on_whole_hours():
+    if not period.rolled_up():
         return _live(session, campaign, period)
     counted = counted_at(session, campaign.id)
     if counted is None:

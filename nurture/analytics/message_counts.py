@@ -100,23 +100,30 @@ def bounces_by_step(scope: Scope) -> Select[Any]:
     )
 
 
-def email_engagement(scope: Scope) -> Select[Any]:
-    """Per enrolled_hour: leads emailed, and those who opened / clicked in one of the emails."""
+def lead_engagement(scope: Scope) -> Select[Any]:
+    """Per enrolled_hour: leads emailed, those who opened one of the emails, and those
+    who clicked a link in one of the emails or texts.
+
+    A text's links are our short links, which count its clicks as SendGrid's events count
+    an email's, so a lead who only ever tapped a link in a text has clicked too.
+    """
+    email = Message.channel == Channel.EMAIL
     per_lead = (
         scope.messages(
             select(
                 scope.cohort.c.enrolled_hour,
-                func.max(case((Message.opens > 0, 1), else_=0)).label("opened"),
+                func.max(case((email, 1), else_=0)).label("emailed"),
+                func.max(case((email & (Message.opens > 0), 1), else_=0)).label("opened"),
                 func.max(case((Message.clicks > 0, 1), else_=0)).label("clicked"),
             )
         )
-        .where(Message.channel == Channel.EMAIL, Message.sent_at.is_not(None))
+        .where(Message.sent_at.is_not(None))
         .group_by(Message.enrollment_id, scope.cohort.c.enrolled_hour)
-        .subquery("emailed")
+        .subquery("reached")
     )
     return select(
         per_lead.c.enrolled_hour,
-        func.count().label("emailed"),
+        func.coalesce(func.sum(per_lead.c.emailed), 0).label("emailed"),
         func.coalesce(func.sum(per_lead.c.opened), 0).label("opened"),
         func.coalesce(func.sum(per_lead.c.clicked), 0).label("clicked"),
     ).group_by(per_lead.c.enrolled_hour)

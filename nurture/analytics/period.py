@@ -23,11 +23,13 @@ class PeriodError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """Enrolled in [since, until): either end may be open."""
+    """Enrolled in [since, until): either end may be open; and, for a group of clinics,
+    only the leads of one location when `location_id` is set."""
 
     since: date | None = None
     until: date | None = None
     zone: ZoneInfo = UTC_ZONE
+    location_id: int | None = None
 
     def start(self) -> datetime | None:
         """The first enrolment moment counted (UTC), or None for no lower bound."""
@@ -36,6 +38,11 @@ class Period:
     def end(self) -> datetime | None:
         """The first enrolment moment no longer counted (UTC), or None for no upper bound."""
         return _midnight(self.until, self.zone)
+
+    def rolled_up(self) -> bool:
+        """Whether the hourly rollup can answer for this period: it counts every location
+        together, on whole UTC hours (nurture.analytics.rollup)."""
+        return self.location_id is None and self.on_whole_hours()
 
     def on_whole_hours(self) -> bool:
         """Whether both ends fall on a whole UTC hour, so hourly counts add up to it exactly.

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.analytics.models import ResultsFunnelRollup, ResultsRefresh, ResultsStepRollup
 from nurture.analytics.period import Period
+from nurture.analytics.promotion import promote_winners
 from nurture.analytics.tally import (
     FUNNEL_COUNTS,
     STEP_COUNTS,
@@ -34,7 +35,8 @@ LIVELY = (CampaignStatus.ACTIVE, CampaignStatus.PAUSED)
 
 
 def refresh_results(session: Session, campaign_id: int, now: datetime) -> None:
-    """Recount the campaign from the live tables and replace its rollup rows (caller commits)."""
+    """Recount the campaign from the live tables and replace its rollup rows, then promote
+    any A/B test winner the numbers now show (caller commits)."""
     _lock(session, campaign_id, now)
     if session.get_bind().dialect.name == "postgresql":
         # The per-step count groups a million messages into ~100,000 hourly rows: with
@@ -58,6 +60,8 @@ def refresh_results(session: Session, campaign_id: int, now: datetime) -> None:
         .where(ResultsRefresh.campaign_id == campaign_id)
         .values(counted_at=now)
     )
+    # Every recount (beat's, "Recount now") is also when A/B tests are checked for a winner.
+    promote_winners(session, campaign_id, now)
 
 
 def _lock(session: Session, campaign_id: int, now: datetime) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from nurture.analytics.attribution import BOOKINGS, OPT_OUTS, REPLIES, first_events_by_step
 from nurture.analytics.cohort import enrolled_in
-from nurture.analytics.message_counts import Scope, bounces_by_step, email_engagement, step_counts
+from nurture.analytics.message_counts import Scope, bounces_by_step, lead_engagement, step_counts
 from nurture.analytics.period import Period
 
 # The step key (and channel) of replies, opt-outs and bookings no step could take the
@@ -117,7 +117,7 @@ def funnel_rows(campaign_id: int, period: Period) -> Select[Any]:
         cohort.c.enrolled_hour
     )
     shaped = []
-    for part in (enrolled, email_engagement(Scope(campaign_id, cohort))):
+    for part in (enrolled, lead_engagement(Scope(campaign_id, cohort))):
         found = part.subquery()
         shaped.append(select(found.c.enrolled_hour, *_padded(found, FUNNEL_COUNTS)))
     return _summed(union_all(*shaped).subquery("funnel_parts"), (), FUNNEL_COUNTS)

@@ -16,11 +16,13 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nurture.booking.models import ClinicSetting
 from nurture.config import Settings
 from nurture.db import upsert_insert
+from nurture.locations.models import DEFAULT_LOCATION_ID, Location
 
 SETTING_KEY = "availability"
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -163,8 +165,14 @@ def stored_availability(session: Session) -> Availability | None:
     return None if row is None else parse_availability(row.value)
 
 
-def load_availability(session: Session, settings: Settings, now: datetime) -> Availability:
-    """The clinic's availability; the first call stores the shipped default."""
+def load_availability(
+    session: Session, settings: Settings, now: datetime, location_id: int = DEFAULT_LOCATION_ID
+) -> Availability:
+    """A location's availability: its own when it has hours of its own, else the clinic's
+    (the first call stores the shipped default)."""
+    own = session.scalar(select(Location.availability).where(Location.id == location_id))
+    if own:
+        return parse_availability(own)
     stored = stored_availability(session)
     if stored is not None:
         return stored

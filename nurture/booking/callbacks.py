@@ -7,6 +7,7 @@ and books the time agreed, which turns the same booking into a confirmed one.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,14 +36,19 @@ class CallbackRequest:
     source: str
 
 
-def callback_requests(session: Session) -> list[CallbackRequest]:
-    """Open requests without a time, oldest first (the patient who waited longest)."""
+def callback_requests(
+    session: Session, location_ids: Collection[int] | None = None
+) -> list[CallbackRequest]:
+    """Open requests without a time, oldest first (the patient who waited longest); only
+    those at `location_ids` when given."""
     query = (
         select(Booking, Lead.first_name, Lead.phone, Lead.email)
         .join(Lead, Lead.id == Booking.lead_id)
         .where(Booking.status == BookingStatus.REQUESTED)
         .order_by(Booking.created_at, Booking.id)
     )
+    if location_ids is not None:
+        query = query.where(Booking.location_id.in_(location_ids))
     return [
         CallbackRequest(booking.id, first_name, phone, email, booking.created_at, booking.source)
         for booking, first_name, phone, email in session.execute(query)

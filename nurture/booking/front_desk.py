@@ -7,6 +7,7 @@ written down once, in DESK_MOVES.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from nurture.booking.models import Booking, BookingStatus, DeskStatus
 from nurture.booking.service import UnknownBooking, cancel_booking
 from nurture.config import Settings
 from nurture.leads.models import Lead
+from nurture.sequences.follow_up import lead_event
 
 CANCELLED = "cancelled"  # how a cancelled booking's status reads on the desk's list
 DESK_MOVES: dict[DeskStatus, frozenset[DeskStatus]] = {
@@ -71,15 +73,19 @@ def _cancel_refusal(status: str, starts_at: datetime, now: datetime) -> str | No
 
 
 def move_desk_status(
-    session: Session, booking_id: int, new: DeskStatus, *, now: datetime
+    session: Session, settings: Settings, booking_id: int, new: DeskStatus, *, now: datetime
 ) -> Booking:
-    """Confirm a screening, or record whether the patient came; DeskRefused if not allowed."""
+    """Confirm a screening, or record whether the patient came; DeskRefused if not allowed.
+
+    A no-show may start a recovery campaign (its sending timed by `settings`)."""
     booking, starts_at = _locked(session, booking_id)
     refusal = _move_refusal(desk_label(booking), starts_at, new, now)
     if refusal is not None:
         raise DeskRefused(refusal)
     booking.desk_status, booking.desk_status_at = new, now
     session.flush()
+    if new is DeskStatus.NO_SHOW:
+        lead_event(session, settings, booking.lead_id, "no_show", now)
     return booking
 
 
@@ -126,9 +132,15 @@ class ScreeningDay:
 
 
 def screenings_between(
-    session: Session, start: datetime, end: datetime, *, include_cancelled: bool = True
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    include_cancelled: bool = True,
+    location_ids: Collection[int] | None = None,
 ) -> list[Screening]:
-    """The screenings starting in [start, end), in time order, with the lead's first name."""
+    """The screenings starting in [start, end), in time order, with the lead's first name
+    (only those at `location_ids` when given)."""
     query = (
         select(Booking, Lead.first_name, Lead.public_id)
         .join(Lead, Lead.id == Booking.lead_id)
@@ -137,6 +149,8 @@ def screenings_between(
     )
     if not include_cancelled:
         query = query.where(Booking.status != BookingStatus.CANCELLED)
+    if location_ids is not None:
+        query = query.where(Booking.location_id.in_(location_ids))
     screenings = []
     for booking, first_name, public_id in session.execute(query):
         assert booking.starts_at is not None  # the range filter leaves only timed bookings
@@ -162,11 +176,15 @@ def day_bounds(first: date, days: int, zone: ZoneInfo) -> tuple[datetime, dateti
 
 
 def screenings_by_day(
-    session: Session, first: date, days: int, zone: ZoneInfo
+    session: Session,
+    first: date,
+    days: int,
+    zone: ZoneInfo,
+    location_ids: Collection[int] | None = None,
 ) -> list[ScreeningDay]:
     """Each clinic day from `first` for `days` days (empty ones too), its screenings in order."""
     start, end = day_bounds(first, days, zone)
     grouped: dict[date, list[Screening]] = {first + timedelta(days=n): [] for n in range(days)}
-    for screening in screenings_between(session, start, end):
+    for screening in screenings_between(session, start, end, location_ids=location_ids):
         grouped[screening.starts_at.astimezone(zone).date()].append(screening)
     return [ScreeningDay(day, screenings) for day, screenings in grouped.items()]

@@ -6,10 +6,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, and_, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db import Base, EnumText
+from nurture.locations.models import DEFAULT_LOCATION_ID
 
 
 class BookingStatus(StrEnum):
@@ -38,9 +39,12 @@ class BookingSeat(Base):
     """
 
     __tablename__ = "booking_seats"
-    __table_args__ = (UniqueConstraint("starts_at", "seat"),)
+    __table_args__ = (UniqueConstraint("location_id", "starts_at", "seat"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("locations.id"), default=DEFAULT_LOCATION_ID, server_default="1"
+    )
     starts_at: Mapped[datetime]
     seat: Mapped[int]
     taken_at: Mapped[datetime]
@@ -61,6 +65,9 @@ class Booking(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("locations.id"), index=True, default=DEFAULT_LOCATION_ID, server_default="1"
+    )
     status: Mapped[BookingStatus] = mapped_column(
         EnumText(BookingStatus, 12), default=BookingStatus.REQUESTED
     )
@@ -81,6 +88,13 @@ class Booking(Base):
         EnumText(DeskStatus, 12), default=DeskStatus.BOOKED, server_default=DeskStatus.BOOKED.value
     )
     desk_status_at: Mapped[datetime | None]
+
+
+# The exit goal: a booking neither cancelled nor missed. A no-show is a lead to win back
+# (a recovery campaign may follow it), not a goal reached.
+EXIT_GOAL_BOOKING = and_(
+    Booking.status != BookingStatus.CANCELLED, Booking.desk_status != DeskStatus.NO_SHOW
+)
 
 
 class CalendarFeed(Base):

@@ -92,8 +92,8 @@ def _lead_variables(
     return {
         "first_name": lead.first_name,
         "clinic": _clinic(settings),
-        "when": when(starts, zone) if starts else None,
-        "old_when": when(moved_from, zone) if moved_from else None,
+        "when": when(starts, zone, lead.language) if starts else None,
+        "old_when": when(moved_from, zone, lead.language) if moved_from else None,
         "minutes": int((ends - starts).total_seconds() // 60) if starts and ends else None,
         **lead_links(settings, lead),
     }
@@ -116,7 +116,9 @@ class _LeadNotices:
 
     def email(self, notice: str, due_at: datetime, calendar: Method | None = None) -> None:
         settings, booking, lead = self.settings, self.booking, self.lead
-        rendered = render_notice_email(settings.templates_dir, TEMPLATE[notice], self.variables)
+        rendered = render_notice_email(
+            settings.templates_dir, TEMPLATE[notice], self.variables, language=lead.language
+        )
         attachments = (
             (calendar_attachment(settings, booking, lead, method=calendar, stamp=self.now),)
             if calendar
@@ -133,7 +135,9 @@ class _LeadNotices:
         queue_notice(
             self.session,
             Notice(self.lead.id, notice, notice_key(self.booking, notice, Channel.SMS), due_at),
-            render_notice_sms(self.settings.templates_dir, TEMPLATE[notice], self.variables),
+            render_notice_sms(
+                self.settings.templates_dir, TEMPLATE[notice], self.variables, self.lead.language
+            ),
             self.now,
         )
 

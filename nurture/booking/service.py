@@ -1,12 +1,13 @@
 """Booking a free screening: seats in slots, moving and cancelling, and the exit goal.
 
 Any booking ends every active sequence for the lead (invariant 4). A booking with a
-time holds one seat in its slot; the seat table's unique (starts_at, seat) pair is
-what keeps a slot from being booked beyond its capacity.
+time holds one seat in its location's slot; the seat table's unique (location,
+starts_at, seat) triple is what keeps a slot from being booked beyond its capacity.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -17,9 +18,13 @@ from nurture.booking.availability import load_availability
 from nurture.booking.models import Booking, BookingStatus, DeskStatus
 from nurture.booking.slots import check_bookable, free_seat, take_seat
 from nurture.config import Settings
+from nurture.locations.directory import Locations, lead_settings, place_of_lead
 from nurture.messages.models import Message, MessageKind
 from nurture.sequences.ending import end_enrollments
+from nurture.sequences.follow_up import lead_event
 from nurture.sequences.models import Enrollment, EnrollmentStatus
+from nurture.webhooks_out.events import emit_booking
+from nurture.webhooks_out.models import EventType
 
 EXIT_REASON = "exit goal reached: screening booked"
 
@@ -68,6 +73,7 @@ def book_screening(
     if booking is None:
         booking = Booking(
             lead_id=lead_id,
+            location_id=place_of_lead(session, lead_id).id,
             status=BookingStatus.REQUESTED,
             source=source,
             starts_at=starts_at,
@@ -82,11 +88,14 @@ def book_screening(
 def request_screening(
     session: Session, settings: Settings, lead_id: int, *, source: str, now: datetime
 ) -> Booking:
-    """A screening asked for without a time (the front desk calls back); tells the front desk."""
+    """A screening asked for without a time (the front desk calls back); tells the front desk
+    of the lead's location."""
+    settings, _ = lead_settings(session, settings, lead_id)
     existing = upcoming_booking(session, lead_id)
     booking = book_screening(session, lead_id, source=source, now=now)
     if existing is None:
         notices.queue_front_desk(session, settings, booking, "requested", now)
+        emit_booking(session, EventType.BOOKED, booking, now)
     return booking
 
 
@@ -103,9 +112,10 @@ def book_slot(
     """Book the slot for the lead (moving their open booking), or SlotUnavailable.
 
     Nothing is written when the slot cannot be had, so a caller may go on with its
-    transaction (and offer other times).
+    transaction (and offer other times). The slot is the lead's location's, in its zone.
     """
-    availability = load_availability(session, settings, now)
+    settings, place = lead_settings(session, settings, lead_id)
+    availability = load_availability(session, settings, now, place.id)
     ends_at = check_bookable(availability, settings.clinic_zone, starts_at, now, offered_at)
     current = upcoming_booking(session, lead_id)
     if current is not None and current.seat_id is not None:
@@ -114,13 +124,14 @@ def book_slot(
         return reschedule_booking(
             session, settings, current.id, starts_at, source=source, now=now, offered_at=offered_at
         )
-    seat_id = take_seat(session, starts_at, availability.capacity, now)
+    seat_id = take_seat(session, starts_at, availability.capacity, now, place.id)
     booking = book_screening(session, lead_id, source=source, now=now, starts_at=starts_at)
     booking.status = BookingStatus.CONFIRMED
-    booking.source = source
+    booking.source, booking.location_id = source, place.id
     booking.starts_at, booking.ends_at, booking.seat_id = starts_at, ends_at, seat_id
     session.flush()
     notices.queue_booked(session, settings, booking, now, moved_from=None)
+    emit_booking(session, EventType.BOOKED, booking, now)
     return booking
 
 
@@ -147,13 +158,16 @@ def reschedule_booking(
         raise BookingClosed(f"booking {booking_id} was cancelled")
     if booking.seat_id is not None and booking.starts_at == new_starts_at:
         return booking
-    availability = load_availability(session, settings, now)
+    # At the lead's location now: a lead staff moved to another clinic is booked there.
+    settings, place = lead_settings(session, settings, booking.lead_id)
+    availability = load_availability(session, settings, now, place.id)
     ends_at = check_bookable(availability, settings.clinic_zone, new_starts_at, now, offered_at)
-    new_seat = take_seat(session, new_starts_at, availability.capacity, now)
+    new_seat = take_seat(session, new_starts_at, availability.capacity, now, place.id)
     old_seat, old_starts_at = booking.seat_id, booking.starts_at
     notices.cancel_pending_for(session, booking, "booking moved to another time", now)
     booking.status = BookingStatus.CONFIRMED
     booking.starts_at, booking.ends_at, booking.seat_id = new_starts_at, ends_at, new_seat
+    booking.location_id = place.id
     # A new time is a new appointment: whatever the front desk knew was about the old one.
     booking.desk_status, booking.desk_status_at = DeskStatus.BOOKED, None
     booking.calendar_sequence += 1
@@ -164,6 +178,7 @@ def reschedule_booking(
     # A time given to a call-back request is its first confirmation, not a move.
     moved_from = old_starts_at if old_seat is not None else None
     notices.queue_booked(session, settings, booking, now, moved_from=moved_from)
+    emit_booking(session, EventType.BOOKED, booking, now)
     return booking
 
 
@@ -174,6 +189,7 @@ def cancel_booking(
     booking = _locked(session, booking_id)
     if booking.status == BookingStatus.CANCELLED:
         return booking
+    settings = Locations.load(session).settings(settings, booking.location_id)
     notices.cancel_pending_for(session, booking, "booking cancelled", now)
     seat = booking.seat_id
     booking.status = BookingStatus.CANCELLED
@@ -184,17 +200,28 @@ def cancel_booking(
     if seat is not None:
         free_seat(session, seat)
     notices.queue_cancelled(session, settings, booking, now)
+    emit_booking(session, EventType.CANCELLED, booking, now)
+    # After the booking ended the sequences: a recovery campaign starts here, not ended by it.
+    lead_event(session, settings, booking.lead_id, "booking_cancelled", now)
     return booking
 
 
 def bookings_on(
-    session: Session, day: date, settings: Settings, *, include_cancelled: bool = False
+    session: Session,
+    day: date,
+    settings: Settings,
+    *,
+    include_cancelled: bool = False,
+    location_ids: Collection[int] | None = None,
 ) -> list[Booking]:
-    """The bookings whose screening falls on `day` in the clinic's calendar, in time order."""
+    """The bookings whose screening falls on `day` in the clinic's calendar, in time order
+    (only those of `location_ids` when given)."""
     zone = settings.clinic_zone
     start = datetime.combine(day, time(0), tzinfo=zone)
     end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
     query = select(Booking).where(Booking.starts_at >= start, Booking.starts_at < end)
+    if location_ids is not None:
+        query = query.where(Booking.location_id.in_(location_ids))
     if not include_cancelled:
         query = query.where(Booking.status != BookingStatus.CANCELLED)
     return list(session.scalars(query.order_by(Booking.starts_at, Booking.id)))

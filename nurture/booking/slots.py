@@ -18,6 +18,8 @@ from nurture.booking.availability import Availability, load_availability
 from nurture.booking.models import BookingSeat
 from nurture.config import Settings
 from nurture.db import upsert_insert
+from nurture.locations.directory import Locations
+from nurture.locations.models import DEFAULT_LOCATION_ID
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +61,17 @@ def _local_day(moment: datetime, zone: ZoneInfo) -> date:
     return moment.astimezone(zone).date()
 
 
-def seats_taken(session: Session, start: datetime, end: datetime) -> dict[datetime, int]:
-    """How many seats are taken per slot start in [start, end)."""
+def seats_taken(
+    session: Session, start: datetime, end: datetime, location_id: int = DEFAULT_LOCATION_ID
+) -> dict[datetime, int]:
+    """How many of a location's seats are taken per slot start in [start, end)."""
     rows = session.execute(
         select(BookingSeat.starts_at, func.count())
-        .where(BookingSeat.starts_at >= start, BookingSeat.starts_at < end)
+        .where(
+            BookingSeat.location_id == location_id,
+            BookingSeat.starts_at >= start,
+            BookingSeat.starts_at < end,
+        )
         .group_by(BookingSeat.starts_at)
     ).all()
     return {starts_at: count for starts_at, count in rows}
@@ -83,9 +91,12 @@ def open_slots(
     start: datetime | None = None,
     end: datetime | None = None,
     limit: int = 3,
+    location_id: int = DEFAULT_LOCATION_ID,
 ) -> list[Slot]:
-    """The next open slots after max(now + notice, start), before end and the horizon."""
-    availability = load_availability(session, settings, now)
+    """A location's next open slots after max(now + notice, start), before end and the
+    horizon, in the location's zone."""
+    settings = Locations.load(session).settings(settings, location_id)
+    availability = load_availability(session, settings, now, location_id)
     zone = settings.clinic_zone
     earliest, latest = bookable_window(availability, now)
     if start is not None:
@@ -94,7 +105,7 @@ def open_slots(
         latest = min(latest, end)
     if earliest >= latest or limit <= 0:
         return []
-    taken = seats_taken(session, earliest, latest)
+    taken = seats_taken(session, earliest, latest, location_id)
     length = timedelta(minutes=availability.screening_minutes)
     found: list[Slot] = []
     day = _local_day(earliest, zone)
@@ -139,10 +150,17 @@ def check_bookable(
     return starts_at + timedelta(minutes=availability.screening_minutes)
 
 
-def take_seat(session: Session, starts_at: datetime, capacity: int, now: datetime) -> int:
-    """Take the first free seat in the slot and return its id, else SlotUnavailable.
+def take_seat(
+    session: Session,
+    starts_at: datetime,
+    capacity: int,
+    now: datetime,
+    location_id: int = DEFAULT_LOCATION_ID,
+) -> int:
+    """Take the first free seat in the location's slot and return its id, else
+    SlotUnavailable.
 
-    ON CONFLICT DO NOTHING lets the unique (starts_at, seat) pair arbitrate: on
+    ON CONFLICT DO NOTHING lets the unique (location, starts_at, seat) triple arbitrate: on
     PostgreSQL a racing insert of the same seat waits for the other transaction and
     then inserts nothing, so the loser moves to the next seat, and the transaction is
     never left aborted (no savepoint needed, which pysqlite does not honour anyway).
@@ -150,8 +168,8 @@ def take_seat(session: Session, starts_at: datetime, capacity: int, now: datetim
     for seat in range(1, capacity + 1):
         seat_id: int | None = session.scalar(
             upsert_insert(session)(BookingSeat)
-            .values(starts_at=starts_at, seat=seat, taken_at=now)
-            .on_conflict_do_nothing(index_elements=["starts_at", "seat"])
+            .values(location_id=location_id, starts_at=starts_at, seat=seat, taken_at=now)
+            .on_conflict_do_nothing(index_elements=["location_id", "starts_at", "seat"])
             .returning(BookingSeat.id)
         )
         if seat_id is not None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.campaigns.definition import CampaignDefinition, CampaignFileError, load_campaign_dir
 from nurture.campaigns.sync import SyncResult, sync_campaign
+from nurture.campaigns.triggers import known_slugs, trigger_findings
 from nurture.campaigns.validate import Finding, validate_definition
 
 
@@ -53,6 +54,9 @@ def check_campaign(folder: Path, templates_dir: Path) -> CampaignCheck:
         else f
         for f in validate_definition(definition, templates_dir)
     ]
+    # A follow-up may name a campaign of another folder (or its own, checked by itself).
+    known = known_slugs(templates_dir) | {definition.spec.slug}
+    findings[:0] = trigger_findings(definition, str(folder / "campaign.yaml"), known)
     return CampaignCheck(folder, definition, findings)
 
 

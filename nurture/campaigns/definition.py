@@ -93,6 +93,16 @@ def load_campaign_dir(folder: Path) -> CampaignDefinition:
             (f"translations.{language}.template", words.template)
             for language, words in step.translations.items()
         ]
+        for number, variant in enumerate(step.variants):
+            languages = ["", *variant.translations]
+            named += [
+                (
+                    f"variants[{number}].{f'translations.{language}.' if language else ''}template",
+                    words.template,
+                )
+                for language, words in zip(languages, variant.every_words(), strict=True)
+                if words.template is not None
+            ]
         for where, name in named:
             path = folder / name
             if not path.is_file():

@@ -47,3 +47,19 @@ class CampaignVersion(Base):
     checksum: Mapped[str] = mapped_column(String(64))
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime]
+
+
+class StepPromotion(Base):
+    """A step's A/B test decided: from `decided_at` every new message of the step is
+    written from `variant`, for the reason recorded (nurture.analytics.promotion)."""
+
+    __tablename__ = "step_promotions"
+    __table_args__ = (UniqueConstraint("campaign_id", "step_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    step_key: Mapped[str] = mapped_column(String(80))
+    variant: Mapped[str] = mapped_column(String(80))
+    metric: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(500))
+    decided_at: Mapped[datetime]

@@ -16,7 +16,7 @@ from nurture.campaigns.spec import StepSpec
 from nurture.channel import Channel
 from nurture.config import Settings
 from nurture.leads.models import Lead
-from nurture.messages.compose import message_context, sms_context
+from nurture.messages.compose import message_context, tracked_context
 from nurture.messages.render import (
     TEMPLATE_VARIABLES,
     TemplateProblem,
@@ -214,7 +214,7 @@ def preview_step(base: CampaignDefinition, draft: Draft, settings: Settings) -> 
         if draft.channel is Channel.EMAIL:
             email = render_email(definition, step, context, settings.templates_dir)
             return Preview(draft.channel, subject=email.subject, html=email.html, text=email.text)
-        short, _ = sms_context(settings, sample_lead(), definition, PREVIEW_TEMPLATE)
+        short, _ = tracked_context(settings, sample_lead(), definition, PREVIEW_TEMPLATE)
         body = render_sms(definition, step, short)
         full_length = render_sms(definition, step, context)
     except TemplateProblem as exc:

@@ -84,6 +84,15 @@ def validate_definition(definition: CampaignDefinition, templates_dir: Path) -> 
             if language != spec.languages[0]:
                 fields += f".translations.{language}"
             findings += checker.check(step.in_language(language), fields)
+            # Each variant is a message of its own: checked whole, as a lead receives it.
+            for number, variant in enumerate(step.variants):
+                if not variant.overrides():
+                    continue
+                where = f"steps[{index}].variants[{number}]"
+                if language != spec.languages[0]:
+                    where += f".translations.{language}"
+                found = checker.check(step.written(language, variant.key), where)
+                findings += [f for f in found if f not in findings]
     return sorted(findings, key=lambda f: f.severity != "error")
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from nurture.campaigns.archive import MAX_ARCHIVE_BYTES
 from nurture.campaigns.check import CampaignCheck, check_campaign, sync_checked
+from nurture.campaigns.conditions import OPENS_NOTHING, parse_behaviour
 from nurture.campaigns.definition import CampaignDefinition, campaign_dirs
 from nurture.campaigns.exchange import FolderExists, write_folder
 from nurture.campaigns.importing import ImportRefused, import_folder, import_zip
@@ -249,8 +250,16 @@ def timeline(
     phone: Annotated[
         str | None, typer.Option(help="The lead's mobile number (some states allow fewer hours).")
     ] = None,
+    behaviour: Annotated[
+        str,
+        typer.Option(
+            help="What the lead does with what they get, for the campaign's branches: "
+            "'opens nothing', 'opens everything' or 'clicks STEP'."
+        ),
+    ] = OPENS_NOTHING.label,
 ) -> None:
-    """When each step would reach a lead who signs up at --start (the dispatcher's maths)."""
+    """When each step would reach a lead who signs up at --start (the dispatcher's maths),
+    and which branch each takes for --behaviour."""
     settings = clinic_settings()
     zone = valid_zone(timezone)
     if zone is None:
@@ -262,16 +271,27 @@ def timeline(
             phone = normalise_phone(phone)
         except ValueError as exc:
             fail(f"--phone {phone!r} {exc}")
+    try:
+        does = parse_behaviour(behaviour, definition.spec)
+    except ValueError as exc:
+        fail(f"--behaviour {exc}")
     out = console()
     signs_up = local_time(enrolled_at, zone)
-    out.print(f"[bold]{escape(slug)}[/]: a lead in {zone.key} signs up {signs_up}")
+    out.print(
+        f"[bold]{escape(slug)}[/]: a lead in {zone.key} signs up {signs_up} "
+        f"and {escape(does.label)}"
+    )
     policy = SendingPolicy.from_settings(settings)
-    plan = plan_steps(definition.spec, enrolled_at, zone, policy, phone=phone, sms_consent=sms)
+    plan = plan_steps(
+        definition.spec, enrolled_at, zone, policy, phone=phone, sms_consent=sms, behaviour=does
+    )
     for planned in plan:
         day = planned.day(enrolled_at, zone)
         notes = [note] if (note := planned.moved_note(zone)) else []
+        if planned.branch:
+            notes.append(f"[green]{escape(planned.branch)}[/]")
         if planned.skipped:
-            notes.append(f"[yellow]skipped: {planned.skipped}[/]")
+            notes.append(f"[yellow]skipped: {escape(planned.skipped)}[/]")
         for line in entry(
             day, planned.due, zone, planned.step.channel.value, planned.step.key, details=notes
         ):

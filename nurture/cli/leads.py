@@ -20,6 +20,7 @@ from nurture.cli.output import console, fail
 from nurture.cli.tables import timeline_view
 from nurture.consent.ledger import Evidence
 from nurture.consent.policy import SendingPolicy
+from nurture.leads.actions import move_to_location
 from nurture.leads.admin import (
     LeadNotFound,
     bookings,
@@ -34,6 +35,7 @@ from nurture.leads.export import write_leads_csv
 from nurture.leads.search import parse_filter
 from nurture.leads.submission import ConsentChoice, LeadSubmission
 from nurture.leads.zone import lead_zone
+from nurture.locations.directory import UnknownLocation
 from nurture.messages.models import WAITING_STATUSES, Message, MessageKind
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 from nurture.text import local_time
@@ -72,6 +74,9 @@ def add(
         bool, typer.Option("--sms-consent", help="The lead agreed to text messages.")
     ] = False,
     article: Annotated[str, typer.Option(help="The article they asked for.")] = DEFAULT_ARTICLE,
+    location: Annotated[
+        str | None, typer.Option(help="Their clinic's slug; without it, the nearest one.")
+    ] = None,
 ) -> None:
     """Enter a lead by hand (they agreed to email; --sms-consent if they agreed to texts)."""
     settings = clinic_settings()
@@ -81,6 +86,7 @@ def add(
         email=email,
         phone=phone,
         timezone=timezone,
+        location=location,
         consent=ConsentChoice(email=True, sms=sms_consent),
     )
     factory, now = sessions(), cli_clock().now()
@@ -89,6 +95,8 @@ def add(
             result = capture_lead(session, submission, Evidence("cli"), now, settings)
     except UnknownArticle:
         fail(f"--article {article!r}: no such article under {settings.templates_dir / 'articles'}")
+    except UnknownLocation as exc:
+        fail(f"--location: {exc}; see `nurture locations list`")
     out = console()
     verb = "Added" if result.created else "Updated"
     out.print(
@@ -225,6 +233,23 @@ def book(email: Annotated[str, typer.Argument(help="The lead's email address.")]
     out.print(f"{pending} pending message(s) skipped; {ended}.")
 
 
+@app.command()
+@needs_database
+def move(
+    email: Annotated[str, typer.Argument(help="The lead's email address.")],
+    location: Annotated[str, typer.Argument(help="The location's slug (nurture locations list).")],
+) -> None:
+    """Make the lead a patient of another location: its number, hours and slots from now on."""
+    with sessions().begin() as session:
+        try:
+            lead = find_lead(session, email)
+            moved = move_to_location(session, lead.id, location)
+        except (LeadNotFound, UnknownLocation) as exc:
+            fail(str(exc))
+    where = escape(location.strip().lower())
+    console().print(f"Moved to {where}." if moved else f"Already at {where}: nothing changed.")
+
+
 YesNo = Annotated[str | None, typer.Option(help="yes or no.", metavar="yes|no")]
 Day = Annotated[str | None, typer.Option(help="A date, YYYY-MM-DD, in the clinic's calendar.")]
 
@@ -250,6 +275,18 @@ def export(
     booked: YesNo = None,
     signed_up_from: Day = None,
     signed_up_to: Day = None,
+    opened: Annotated[
+        str | None, typer.Option(help="Opened an email of any step: yes or no.", metavar="yes|no")
+    ] = None,
+    clicked: Annotated[
+        str | None,
+        typer.Option(help="Clicked a link in an email or text: yes or no.", metavar="yes|no"),
+    ] = None,
+    replied: YesNo = None,
+    not_engaged_days: Annotated[
+        str | None,
+        typer.Option(help="No open, click or reply in this many days.", metavar="DAYS"),
+    ] = None,
 ) -> None:
     """Leads as CSV, newest first, filtered as the console's lead list filters them."""
     settings = clinic_settings()
@@ -261,10 +298,17 @@ def export(
         "booked": booked,
         "signed_up_from": signed_up_from,
         "signed_up_to": signed_up_to,
+        "opened": opened,
+        "clicked": clicked,
+        "replied": replied,
+        "not_engaged_days": not_engaged_days,
     }
     with sessions()() as session:
         wanted, problems = parse_filter(
-            session, {k: v for k, v in values.items() if v is not None}, settings.clinic_zone
+            session,
+            {k: v for k, v in values.items() if v is not None},
+            settings.clinic_zone,
+            cli_clock().now(),
         )
         if problems:
             fail(

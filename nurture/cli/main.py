@@ -7,7 +7,18 @@ from typing import Annotated
 
 import typer
 
-from nurture.cli import api_keys, bookings, campaigns, consent, db, inbox, leads, users
+from nurture.cli import (
+    api_keys,
+    bookings,
+    campaigns,
+    consent,
+    db,
+    inbox,
+    leads,
+    locations,
+    users,
+    webhooks,
+)
 from nurture.cli.demo import demo
 from nurture.cli.doctor import doctor
 from nurture.cli.services import beat, run, serve, worker
@@ -47,5 +58,7 @@ app.add_typer(inbox.app, name="inbox")
 app.add_typer(bookings.app, name="bookings")
 app.add_typer(users.app, name="users")
 app.add_typer(api_keys.app, name="api-keys")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(locations.app, name="locations")
 for command in (serve, worker, beat, run, demo, stats, doctor):
     app.command()(command)

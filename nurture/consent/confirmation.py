@@ -55,7 +55,9 @@ def queue_confirmation(
             "phone": settings.clinic_phone,
         },
     }
-    rendered = render_notice_email(settings.templates_dir, "confirm", variables, folder="consent")
+    rendered = render_notice_email(
+        settings.templates_dir, "confirm", variables, folder="consent", language=lead.language
+    )
     queue_notice(
         session,
         Notice(lead.id, NOTICE, f"{NOTICE}:{lead.id}:{campaign_slug}:{now:%Y-%m-%d}", now),
@@ -97,7 +99,8 @@ def confirm(
     )
     waiting = enrollment is not None and enrollment.status == EnrollmentStatus.UNCONFIRMED
     if needs_confirmation(session, lead):
-        grant(session, lead.id, Channel.EMAIL, evidence, now, settings.clinic_name)
+        # The form they signed was in their language (it set it).
+        grant(session, lead.id, Channel.EMAIL, evidence, now, settings.clinic_name, lead.language)
     if enrollment is not None and waiting:
         definition = load_version(session, enrollment.campaign_version_id)
         zone = lead_zone(lead.timezone, lead.phone, settings.clinic_zone)

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from nurture.channel import Channel
 from nurture.consent.models import ConsentAction, ConsentEvent, Suppression
-from nurture.consent.wording import WORDING
+from nurture.consent.wording import wording_for
 from nurture.db import upsert_insert
+from nurture.languages import DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +31,11 @@ def grant(
     evidence: Evidence,
     now: datetime,
     clinic_name: str,
+    language: str = DEFAULT_LANGUAGE,
 ) -> ConsentEvent:
-    """Record an explicit opt-in, with the exact wording the person agreed to."""
-    wording = WORDING[channel]
+    """Record an explicit opt-in, with the exact wording the person agreed to (in the
+    language the form was in)."""
+    wording = wording_for(channel, language)
     return _record(
         session,
         ConsentEvent(

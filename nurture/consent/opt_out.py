@@ -22,6 +22,8 @@ from nurture.consent.ledger import Evidence, revoke
 from nurture.consent.models import ConsentAction, ConsentEvent
 from nurture.messages import outbox
 from nurture.messages.models import Message, MessageKind
+from nurture.webhooks_out.events import emit
+from nurture.webhooks_out.models import EventType
 
 
 class Skip(StrEnum):
@@ -83,6 +85,7 @@ def opt_out(
     ]
     for lead_id in recorded:
         revoke(session, lead_id, request.channel, request.evidence, now)
+        emit(session, EventType.OPTED_OUT, lead_id, now, {"channel": request.channel.value})
     if request.skip is not Skip.NONE and lead_ids:
         where: list[ColumnElement[bool]] = [
             Message.lead_id.in_(lead_ids),

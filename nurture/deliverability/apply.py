@@ -28,6 +28,10 @@ from nurture.deliverability.events import EventKind, ProviderEventIn
 from nurture.messages.models import MessageStatus
 
 PROVIDER = "sendgrid"
+# SendGrid's click tracking may wrap our short links, so one click would arrive twice:
+# once as its event, once at /r/{code}. The short link is the one that counts (it also
+# sees texts, and tells a link preview from a person); SendGrid's click is kept, not counted.
+CLICK_COUNTED_BY_SHORT_LINK = "click counted by our short link"
 HARD_BOUNCE = "hard bounce"
 SPAM_COMPLAINT = "spam complaint"
 # Drops caused by our message or account rather than the address: suppressing the
@@ -110,6 +114,8 @@ def ignored_because(event: ProviderEventIn, messages: dict[str, TrackedMessage])
         return "unknown message"
     if message.channel != Channel.EMAIL:
         return "not an email message"
+    if event.known_kind is EventKind.CLICK and message.short_links:
+        return CLICK_COUNTED_BY_SHORT_LINK
     return None
 
 

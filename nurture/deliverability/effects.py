@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar, cast
 
-from sqlalchemy import Integer, String, Table, delete, func, select
+from sqlalchemy import Integer, String, Table, delete, exists, func, select
 from sqlalchemy.orm import Session
 
 from nurture.channel import Channel
@@ -25,6 +25,7 @@ from nurture.deliverability.bulk import Columns, update_many
 from nurture.deliverability.models import SoftBounce
 from nurture.leads.models import Lead
 from nurture.messages.models import Message, MessageStatus, can_move
+from nurture.messages.short_links import ShortLink
 
 CHUNK = 500  # IN lists far below SQLite's and PostgreSQL's bound-parameter limits
 SENDGRID_UNSUBSCRIBE = "unsubscribed via SendGrid"
@@ -75,6 +76,8 @@ class TrackedMessage:
     opens: int = 0
     clicks: int = 0
     deferrals: int = 0
+    # Its links are our short links, which count its clicks (nurture.messages.short_links).
+    short_links: bool = False
 
     def move(self, status: MessageStatus, reason: str | None = None) -> bool:
         """Apply a status the provider reported, if the state machine allows it."""
@@ -97,12 +100,15 @@ def load_messages(session: Session, refs: Iterable[str]) -> dict[str, TrackedMes
                 Message.channel,
                 Message.status,
                 Lead.email,
+                exists().where(ShortLink.message_id == Message.id).label("short_links"),
             )
             .join(Lead, Lead.id == Message.lead_id)
             .where(Message.ref.in_(batch))
         )
-        for ref, message_id, lead_id, channel, status, email in rows:
-            found[ref] = TrackedMessage(message_id, lead_id, channel, email, status, status)
+        for ref, message_id, lead_id, channel, status, email, short in rows:
+            found[ref] = TrackedMessage(
+                message_id, lead_id, channel, email, status, status, short_links=bool(short)
+            )
     return found
 
 

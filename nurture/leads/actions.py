@@ -20,6 +20,7 @@ from nurture.consent.opt_out import OptOut, Skip
 from nurture.consent.opt_out import opt_out as revoke_consent
 from nurture.languages import LANGUAGES, UnknownLanguage
 from nurture.leads.models import Lead
+from nurture.locations.directory import Locations, UnknownLocation
 from nurture.replies.inbox import pause_sequences, resume_sequences
 from nurture.sequences.ending import end_enrollments
 from nurture.sequences.models import LIVE_ENROLLMENTS, Enrollment
@@ -59,6 +60,20 @@ def set_language(session: Session, lead_id: int, language: str) -> bool:
     if lead.language == language:
         return False
     lead.language = language
+    return True
+
+
+def move_to_location(session: Session, lead_id: int, slug: str) -> bool:
+    """Make the lead a patient of location `slug` from now on (its sender, hours, slots);
+    False when they already were. UnknownLocation, before anything is written, for a
+    slug no location has. A booking already made stays where it was made."""
+    place = Locations.load(session).by_slug(slug)
+    if place is None:
+        raise UnknownLocation(slug)
+    lead = session.get_one(Lead, lead_id)
+    if lead.location_id == place.id:
+        return False
+    lead.location_id = place.id
     return True
 
 

@@ -16,14 +16,17 @@ from nurture.campaigns.sync import load_version
 from nurture.channel import Channel
 from nurture.config import Settings
 from nurture.consent.confirmation import needs_confirmation, queue_confirmation
-from nurture.consent.ledger import Evidence, grant
+from nurture.consent.ledger import Evidence, current_consent, grant
 from nurture.consent.policy import SendingPolicy
 from nurture.languages import DEFAULT_LANGUAGE
-from nurture.leads.articles import load_article
+from nurture.leads.articles import Article, load_article
 from nurture.leads.models import Lead
 from nurture.leads.submission import LeadSubmission
 from nurture.leads.zone import lead_zone
+from nurture.locations.directory import Locations, Place, UnknownLocation
 from nurture.sequences.enroll import enroll
+from nurture.webhooks_out.events import emit
+from nurture.webhooks_out.models import EventType
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +86,26 @@ def enrol_lead(
     return created
 
 
+def article_campaign(
+    session: Session, article: Article, language: str, consent: dict[Channel, bool]
+) -> CampaignTarget | None:
+    """The campaign that follows the article for this lead: the first of its campaigns
+    that is active and whose audience the lead is in; None when none is.
+
+    The first match only, so a lead never gets two welcome sequences at once: a campaign
+    for everyone belongs last, after the narrower ones.
+    """
+    for slug in article.campaigns or (article.campaign,):
+        try:
+            target = active_campaign(session, slug)
+        except CampaignRefused:
+            continue
+        audience = target.definition.spec.audience
+        if audience is None or audience.matches(language, consent):
+            return target
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class CaptureResult:
     lead_id: int
@@ -97,8 +120,10 @@ def upsert_lead(
 ) -> tuple[Lead, bool]:
     """The lead for this email, created or refreshed with the newest details given."""
     lead = session.scalars(select(Lead).where(Lead.email == submission.email)).one_or_none()
+    chosen = choose_location(session, submission)
     if lead is None:
         lead = Lead(
+            location_id=(chosen or nearest_location(session, submission)).id,
             email=submission.email,
             first_name=submission.first_name,
             phone=submission.phone,
@@ -114,7 +139,25 @@ def upsert_lead(
     lead.phone = submission.phone or lead.phone
     lead.timezone = submission.timezone or lead.timezone
     lead.language = submission.language or lead.language
+    # A known lead keeps their clinic (staff may have moved them) unless they chose one.
+    if chosen is not None:
+        lead.location_id = chosen.id
     return lead, False
+
+
+def choose_location(session: Session, submission: LeadSubmission) -> Place | None:
+    """The location the lead chose by its slug; UnknownLocation if no location has it."""
+    if submission.location is None:
+        return None
+    place = Locations.load(session).by_slug(submission.location)
+    if place is None:
+        raise UnknownLocation(submission.location)
+    return place
+
+
+def nearest_location(session: Session, submission: LeadSubmission) -> Place:
+    """The location serving the lead's ZIP code or phone's area code, else the default."""
+    return Locations.load(session).nearest(zip_code=submission.zip_code, phone=submission.phone)
 
 
 def capture_lead(
@@ -124,28 +167,33 @@ def capture_lead(
     now: datetime,
     settings: Settings,
 ) -> CaptureResult:
-    """Store the lead and its consent, and enrol it in the article's campaign once.
+    """Store the lead and its consent, and enrol it in the article's campaign once
+    (the first active one whose audience the lead is in, when the article names several).
 
     A campaign with double opt-in records the email consent only when the person
     confirms their address (unless it is confirmed already): until then the enrollment
     waits and one confirmation email goes out.
     """
-    article = load_article(settings.templates_dir, submission.article)
+    # In the form's language: the confirmation email names the article the person read.
+    article = load_article(settings.templates_dir, submission.article, submission.language)
     lead, created = upsert_lead(session, submission, f"article:{article.slug}", now)
-    try:
-        target: CampaignTarget | None = active_campaign(session, article.campaign)
-    except CampaignRefused:
-        target = None
+    # The consent this person gives now or gave before decides an audience by consent.
+    given = current_consent(session, lead.id)
+    given[Channel.EMAIL] |= submission.consent.email
+    given[Channel.SMS] |= submission.consent.sms
+    target = article_campaign(session, article, lead.language, given)
     confirm_first = (
         target is not None
         and target.definition.spec.double_opt_in
         and submission.consent.email
         and needs_confirmation(session, lead)
     )
+    # The wording the person read: the form's language (the lead's may be older).
+    shown = submission.language or DEFAULT_LANGUAGE
     if submission.consent.email and not confirm_first:
-        grant(session, lead.id, Channel.EMAIL, evidence, now, settings.clinic_name)
+        grant(session, lead.id, Channel.EMAIL, evidence, now, settings.clinic_name, shown)
     if submission.consent.sms:
-        grant(session, lead.id, Channel.SMS, evidence, now, settings.clinic_name)
+        grant(session, lead.id, Channel.SMS, evidence, now, settings.clinic_name, shown)
     if target is None:
         return CaptureResult(lead.id, lead.public_id, created, enrolled=False)
     policy = SendingPolicy.from_settings(settings)
@@ -153,6 +201,21 @@ def capture_lead(
     if confirm_first:
         queue_confirmation(session, settings, lead, article, target.slug, now)
     return CaptureResult(lead.id, lead.public_id, created, enrolled, confirm_first)
+
+
+def announce_capture(
+    session: Session, result: CaptureResult, submission: LeadSubmission, now: datetime
+) -> None:
+    """The lead.captured webhook, in the capture's own transaction."""
+    details = {
+        "capture": {
+            "article": submission.article,
+            "new_lead": result.created,
+            "enrolled": result.enrolled,
+            "consent": {"email": submission.consent.email, "sms": submission.consent.sms},
+        }
+    }
+    emit(session, EventType.CAPTURED, result.lead_id, now, details)
 
 
 def record_download(
@@ -166,12 +229,14 @@ def record_download(
     try:
         with session.begin():
             result = capture_lead(session, submission, evidence, now, settings)
+            announce_capture(session, result, submission, now)
     except IntegrityError:
         # A double-clicked button sends two requests for one new email at once, and
         # the slower insert hits the unique index. The winner's row exists now, so a
         # second attempt finds it and records this request's consent against it.
         with session.begin():
             result = capture_lead(session, submission, evidence, now, settings)
+            announce_capture(session, result, submission, now)
     log.info(
         "lead %s captured via %s (new=%s, enrolled=%s)",
         result.lead_public_id,

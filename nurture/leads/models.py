@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.db import Base
 from nurture.languages import DEFAULT_LANGUAGE
+from nurture.locations.models import DEFAULT_LOCATION_ID
 
 
 def new_public_id() -> str:
@@ -34,4 +35,7 @@ class Lead(Base):
         String(8), default=DEFAULT_LANGUAGE, server_default=DEFAULT_LANGUAGE
     )
     source: Mapped[str] = mapped_column(String(100))
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("locations.id"), index=True, default=DEFAULT_LOCATION_ID, server_default="1"
+    )
     created_at: Mapped[datetime]

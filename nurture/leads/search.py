@@ -2,10 +2,16 @@
 
 The list page, its count, the CSV export and `nurture leads export` all build their
 query here, so "the leads this filter matches" means the same thing everywhere.
+
+Engagement is what a lead did with the campaign steps we sent (those of the chosen
+campaign, when one is): opened an email (SendGrid's report), clicked a link in an email
+or a text (our short links count the clicks), or replied by text or email (a STOP is an
+opt-out, not a reply; replies belong to the lead, not to one campaign).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -16,14 +22,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Row, Select, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from nurture.analytics.attribution import REPLIES
 from nurture.booking.models import Booking, BookingStatus
 from nurture.campaigns.models import Campaign
 from nurture.channel import Channel
+from nurture.clock import utcnow
 from nurture.consent.ledger import consent_in_force, latest_action
 from nurture.consent.models import ConsentAction
+from nurture.deliverability.events import EventKind
+from nurture.deliverability.models import ProviderEvent
 from nurture.leads.models import Lead
 from nurture.leads.submission import normalise_email
 from nurture.leads.zone import lead_zone
+from nurture.messages.models import Message, MessageKind
+from nurture.messages.short_links import ShortLink
+from nurture.replies.models import InboundMessage
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
 PER_PAGE = 50
@@ -36,8 +49,15 @@ FILTER_FIELDS = (
     "booked",
     "signed_up_from",
     "signed_up_to",
+    "opened",
+    "clicked",
+    "replied",
+    "not_engaged_days",
 )
 YES_NO = {"yes": True, "no": False}
+YES_NO_FIELDS = ("email_consent", "sms_consent", "booked", "opened", "clicked", "replied")
+MAX_QUIET_DAYS = 3650  # ten years: longer than any lead has been with us
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,4}")
 STATUSES = tuple(status.value for status in EnrollmentStatus)
 
 
@@ -55,6 +75,11 @@ class LeadFilter:
     signed_up_from: date | None = None
     signed_up_to: date | None = None  # inclusive
     zone: ZoneInfo = field(default=ZoneInfo("UTC"))  # whose calendar the dates are in
+    opened: bool | None = None  # opened an email of any step
+    clicked: bool | None = None  # clicked a link in an email or a text of any step
+    replied: bool | None = None
+    not_engaged_days: int | None = None  # no open, click or reply in this many days
+    now: datetime | None = None  # when the days count back from (None: the time of the query)
 
     def query_string(self, **extra: int) -> str:
         """The filters (never `q`: it is personal data) as a URL query string."""
@@ -71,6 +96,12 @@ class LeadFilter:
             values["signed_up_from"] = self.signed_up_from.isoformat()
         if self.signed_up_to:
             values["signed_up_to"] = self.signed_up_to.isoformat()
+        for name in ("opened", "clicked", "replied"):
+            choice = getattr(self, name)
+            if choice is not None:
+                values[name] = "yes" if choice else "no"
+        if self.not_engaged_days is not None:
+            values["not_engaged_days"] = self.not_engaged_days
         values.update(extra)
         return urlencode(values)
 
@@ -94,12 +125,23 @@ def _date(name: str, value: str, problems: dict[str, str]) -> date | None:
         return None
 
 
+def _days(name: str, value: str, problems: dict[str, str]) -> int | None:
+    if value == "":
+        return None
+    # ASCII digits, at most four: str.isdigit() lets "²" through, which int() refuses.
+    if _WHOLE_NUMBER.fullmatch(value) and 1 <= int(value) <= MAX_QUIET_DAYS:
+        return int(value)
+    problems[name] = f"a whole number of days from 1 to {MAX_QUIET_DAYS}, not {value!r}"
+    return None
+
+
 def parse_filter(
-    session: Session, values: Mapping[str, str], zone: ZoneInfo
+    session: Session, values: Mapping[str, str], zone: ZoneInfo, now: datetime | None = None
 ) -> tuple[LeadFilter, dict[str, str]]:
     """The filter the form (or CLI) asked for, and what is wrong with each field it could not read.
 
-    A field with a problem is left out of the filter; the others still apply.
+    A field with a problem is left out of the filter; the others still apply. "Not
+    engaged in N days" counts back from `now` (default: when the query runs).
     """
     problems: dict[str, str] = {}
     raw = {name: (values.get(name) or "").strip() for name in ("q", *FILTER_FIELDS)}
@@ -119,17 +161,23 @@ def parse_filter(
     if start and end and start > end:
         problems["signed_up_to"] = "must not be before the 'from' date"
         end = None
+    choice = {name: _yes_no(name, raw[name], problems) for name in YES_NO_FIELDS}
     found = LeadFilter(
         q=raw["q"][:320],
         campaign=raw["campaign"] if campaign_id is not None else None,
         campaign_id=campaign_id,
         status=status,
-        email_consent=_yes_no("email_consent", raw["email_consent"], problems),
-        sms_consent=_yes_no("sms_consent", raw["sms_consent"], problems),
-        booked=_yes_no("booked", raw["booked"], problems),
+        email_consent=choice["email_consent"],
+        sms_consent=choice["sms_consent"],
+        booked=choice["booked"],
         signed_up_from=start,
         signed_up_to=end,
         zone=zone,
+        opened=choice["opened"],
+        clicked=choice["clicked"],
+        replied=choice["replied"],
+        not_engaged_days=_days("not_engaged_days", raw["not_engaged_days"], problems),
+        now=now,
     )
     return found, problems
 
@@ -187,6 +235,49 @@ def conditions(wanted: LeadFilter) -> list[ColumnElement[bool]]:
     if wanted.signed_up_to:
         next_day = wanted.signed_up_to + timedelta(days=1)
         where.append(Lead.created_at < _midnight(next_day, wanted.zone))
+    return where + _engagement(wanted)
+
+
+def _steps_sent(wanted: LeadFilter) -> list[ColumnElement[bool]]:
+    """The lead's campaign step messages (the chosen campaign's, when one is)."""
+    steps = [Message.lead_id == Lead.id, Message.kind == MessageKind.CAMPAIGN]
+    if wanted.campaign_id is not None:
+        steps.append(Message.campaign_id == wanted.campaign_id)
+    return steps
+
+
+def _replied(*since: ColumnElement[bool]) -> ColumnElement[bool]:
+    # The same rule as the Results page's replies: a STOP is an opt-out, not a reply.
+    return exists().where(InboundMessage.lead_id == Lead.id, *REPLIES.counts, *since)
+
+
+def _engagement(wanted: LeadFilter) -> list[ColumnElement[bool]]:
+    """The WHERE clauses for the engagement filters (see the module docstring)."""
+    where: list[ColumnElement[bool]] = []
+    for choice, did in (
+        (wanted.opened, exists().where(*_steps_sent(wanted), Message.opens > 0)),
+        (wanted.clicked, exists().where(*_steps_sent(wanted), Message.clicks > 0)),
+        (wanted.replied, _replied()),
+    ):
+        if choice is not None:
+            where.append(did if choice else ~did)
+    if wanted.not_engaged_days is not None:
+        since = (wanted.now or utcnow()) - timedelta(days=wanted.not_engaged_days)
+        # Each open and each SendGrid click is an event row with its time; a short link
+        # keeps its latest click. A click SendGrid reported and the short link counted
+        # is one click seen twice, the same moment: either finds it.
+        reported = exists().where(
+            *_steps_sent(wanted),
+            ProviderEvent.message_id == Message.id,
+            ProviderEvent.event_type.in_((EventKind.OPEN, EventKind.CLICK)),
+            func.coalesce(ProviderEvent.occurred_at, ProviderEvent.received_at) >= since,
+        )
+        followed = exists().where(
+            *_steps_sent(wanted),
+            ShortLink.message_id == Message.id,
+            ShortLink.last_clicked_at >= since,
+        )
+        where.extend([~reported, ~followed, ~_replied(InboundMessage.received_at >= since)])
     return where
 
 

@@ -71,10 +71,22 @@ class LeadSubmission(BaseModel):
     # The language to write to the lead in ("en", "es"; a tag like "es-MX" is read as
     # "es"); None: the default, or the browser's for the download form.
     language: str | None = Field(None, max_length=35)
+    # The clinic of a group the lead chose (a location's slug, as in ?location=); None:
+    # the one nearest their ZIP code or area code, else the default.
+    location: str | None = Field(None, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$")
+    zip_code: str | None = Field(None, max_length=10, pattern=r"^\d{5}(-\d{4})?$")
     consent: ConsentChoice = Field(default_factory=ConsentChoice)
 
     @field_validator(
-        "article", "first_name", "email", "phone", "timezone", "language", mode="before"
+        "article",
+        "first_name",
+        "email",
+        "phone",
+        "timezone",
+        "language",
+        "location",
+        "zip_code",
+        mode="before",
     )
     @classmethod
     def _readable(cls, value: object) -> object:
@@ -82,6 +94,12 @@ class LeadSubmission(BaseModel):
         if isinstance(value, str) and any(mark in value for mark in UNREADABLE):
             raise ValueError("has characters that could not be read; please type it again")
         return value
+
+    @field_validator("location", "zip_code", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # An empty select or box on a form, or "" in a JSON body, means "not given".
+        return value.strip().lower() or None if isinstance(value, str) else value
 
     @field_validator("first_name")
     @classmethod

@@ -43,6 +43,15 @@ def display_phone(number: str) -> str:
     return phonenumbers.format_number(parsed, style)
 
 
+def as_written(
+    lead: Lead, definition: CampaignDefinition, step: StepSpec, variant: str | None
+) -> StepSpec:
+    """The step as this message says it: in the lead's language, from the variant the
+    dispatcher recorded on the message (never worked out again: a winner promoted since
+    must not change what an already-written message says)."""
+    return step.written(definition.spec.language_for(lead.language), variant)
+
+
 def message_context(
     settings: Settings, lead: Lead, definition: CampaignDefinition
 ) -> MessageContext:
@@ -52,7 +61,10 @@ def message_context(
         clinic=Clinic(
             settings.clinic_name, display_phone(settings.clinic_phone), settings.clinic_address
         ),
-        article_url=article_url(settings, definition.spec.article or ""),
+        # The article in the language the lead is written to in.
+        article_url=article_url(
+            settings, definition.spec.article or "", definition.spec.language_for(lead.language)
+        ),
         booking_url=booking_url(settings, lead.public_id),
         unsubscribe_url=unsubscribe_url(settings, lead.public_id, Channel.EMAIL),
         preferences_url=preferences_url(settings, lead.public_id),
@@ -65,13 +77,15 @@ def compose_email(
     definition: CampaignDefinition,
     step: StepSpec,
     message_ref: str,
-) -> OutboundEmail:
+    variant: str | None = None,
+) -> tuple[OutboundEmail, list[Link]]:
     """The rendered email with the one-click unsubscribe headers (RFC 8058), in the lead's
-    language when the campaign writes in it."""
-    step = step.in_language(definition.spec.language_for(lead.language))
-    context = message_context(settings, lead, definition)
+    language when the campaign writes in it and from the message's A/B `variant`, and the
+    short links in it."""
+    step = as_written(lead, definition, step, variant)
+    context, links = tracked_context(settings, lead, definition, message_ref)
     rendered = render_email(definition, step, context, settings.templates_dir)
-    return OutboundEmail(
+    email = OutboundEmail(
         message_ref=message_ref,
         to=lead.email,
         from_email=settings.email_from,
@@ -86,6 +100,9 @@ def compose_email(
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
+    parts = (rendered.text, rendered.html)
+    used = [link for link in links if any(link.url(settings) in part for part in parts)]
+    return email, used
 
 
 def list_unsubscribe(settings: Settings, lead: Lead, unsubscribe_url: str) -> str:
@@ -100,11 +117,14 @@ def list_unsubscribe(settings: Settings, lead: Lead, unsubscribe_url: str) -> st
     return f"<{unsubscribe_url}>, <mailto:{address}?subject=unsubscribe>"
 
 
-def sms_context(
+def tracked_context(
     settings: Settings, lead: Lead, definition: CampaignDefinition, message_ref: str
 ) -> tuple[MessageContext, list[Link]]:
-    """What a text's template sees: its article and booking links are short links of
-    this message (nurture.messages.short_links), with the links they stand for."""
+    """What a step's template sees: its article and booking links are short links of
+    this message (nurture.messages.short_links), with the links they stand for.
+
+    The unsubscribe and preferences links stay direct: one-click unsubscribe (RFC 8058)
+    must work without a redirect, and an opt-out is not a click on the content."""
     context = message_context(settings, lead, definition)
     article = make_link(settings, message_ref, ARTICLE, context.article_url)
     book = make_link(settings, message_ref, BOOK, None)
@@ -118,19 +138,30 @@ def compose_sms(
     definition: CampaignDefinition,
     step: StepSpec,
     message_ref: str,
+    variant: str | None = None,
 ) -> tuple[OutboundSms, list[Link]]:
     """The rendered text message for a lead's mobile number, in the lead's language when
-    the campaign writes in it, and the short links in it."""
-    step = step.in_language(definition.spec.language_for(lead.language))
-    context, links = sms_context(settings, lead, definition, message_ref)
+    the campaign writes in it and from the message's A/B `variant`, and the short links
+    in it."""
+    step = as_written(lead, definition, step, variant)
+    context, links = tracked_context(settings, lead, definition, message_ref)
     body = render_sms(definition, step, context)
     sms = OutboundSms(
         message_ref=message_ref,
         to=lead.phone or "",
         body=body,
         status_callback=status_callback(settings),
+        sender=sms_sender(settings),
     )
     return sms, [link for link in links if link.url(settings) in body]
+
+
+def sms_sender(settings: Settings) -> str | None:
+    """The number or Messaging Service a text goes from under `settings` (a location's
+    settings name its own), None for the console channel."""
+    if settings.sms_channel != "twilio":
+        return None
+    return settings.twilio_messaging_service_sid or settings.twilio_from_number or None
 
 
 def status_callback(settings: Settings) -> str | None:
@@ -149,6 +180,7 @@ def compose_notice(settings: Settings, lead: Lead, message: Message) -> Outbound
             to=lead.phone or "",
             body=content["body"],
             status_callback=status_callback(settings),
+            sender=sms_sender(settings),
         )
     email = EmailContent.from_json(content)
     # Only the lead's own notices carry the lead's reply address: a reply from the

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from nurture.campaigns.conditions import History, rules_for
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.models import CampaignStatus
 from nurture.campaigns.sync import load_version
@@ -25,6 +26,7 @@ from nurture.clock import Clock
 from nurture.config import Settings
 from nurture.consent.ledger import suppress
 from nurture.consent.policy import SendingPolicy
+from nurture.locations.directory import Locations
 from nurture.messages import outbox
 from nurture.messages.channels.base import (
     EmailChannel,
@@ -46,9 +48,11 @@ from nurture.messages.facts import (
 )
 from nurture.messages.gate import Action, Decision, gate
 from nurture.messages.handoff import HandOffs, Prepared
+from nurture.messages.history import load_histories
 from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.messages.pacing import MemoryPacer, Pacer
 from nurture.messages.render import TemplateProblem
+from nurture.messages.segments import count_segments
 from nurture.messages.senders import sender_for
 from nurture.messages.short_links import Link, record_links
 from nurture.telemetry.counters import CounterStore, MemoryCounters, ProviderCall, record_calls
@@ -57,6 +61,7 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE_SECONDS = 10.0
 RETRY_CAP_SECONDS = 300.0  # DESIGN: countdowns stay short; longer waits are the DB's job
+BEYOND_ANY_WINDOW = 86_400.0  # seconds: a reservation the sender must honour, however far
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,13 @@ class Outcome:
     suppression: tuple[Channel, str, str] | None = None
     retry: Retry | None = None
     call: ProviderCall | None = None  # for the provider metrics
+
+
+def rate_units(outbound: OutboundEmail | OutboundSms) -> int:
+    """How much of its sender's rate a hand-off uses: a text's segments, one email."""
+    if isinstance(outbound, OutboundSms):
+        return count_segments(outbound.body).segments
+    return 1
 
 
 def backoff(attempts: int, retry_after: float | None) -> float:
@@ -153,12 +165,17 @@ class Delivery:
         """Gate and render every claimed message: the ones to send, and how the rest settle."""
         addresses = {item.message.id: notice_address(item.lead, item.message) for item in batch}
         state = BatchState(session, self.policy, batch, addresses, now)
+        # Each lead's messages go out as their location: its sender, name, zone, rate.
+        locations = Locations.load(session)
         prepared: list[Prepared] = []
         moves: list[outbox.Move] = []
         links: list[tuple[int, Link]] = []
+        histories = self._histories(session, batch)
+        notes: dict[int, str] = {}  # why a branch was taken, for the sent message
         for item in batch:
             try:
-                result = self._decide(session, item, state, now, links)
+                settings = locations.settings(self.settings, item.lead.location_id)
+                result = self._decide(session, item, state, settings, now, links, histories, notes)
             except Exception as exc:  # a bug must not turn into a message retried forever
                 log.exception("could not prepare message %s", item.message.id)
                 reason = {"reason": f"internal error: {type(exc).__name__}"}
@@ -168,9 +185,11 @@ class Delivery:
                 continue
             state.handed_off(item.message)  # it counts towards the cap of the rest
             channel = Channel.EMAIL if isinstance(result, OutboundEmail) else Channel.SMS
-            sender = sender_for(self.settings, channel)
-            prepared.append(Prepared(item.message.id, result, item.message.attempts + 1, sender))
-        # Written with the claim, so every link exists before its text is handed off.
+            sender = sender_for(locations.settings(self.settings, item.lead.location_id), channel)
+            attempt = item.message.attempts + 1
+            note = notes.get(item.message.id)
+            prepared.append(Prepared(item.message.id, result, attempt, sender, note=note))
+        # Written with the claim, so every link exists before its message is handed off.
         record_links(session, links, now)
         return prepared, moves
 
@@ -179,20 +198,22 @@ class Delivery:
         session: Session,
         item: Loaded,
         state: BatchState,
+        settings: Settings,
         now: datetime,
         links: list[tuple[int, Link]],
+        histories: dict[int, History],
+        notes: dict[int, str],
     ) -> OutboundEmail | OutboundSms | outbox.Move:
+        """Gate and render one message as its lead's location (`settings`)."""
         message, lead, enrollment = item.message, item.lead, item.enrollment
         live = state.live(message, notice_address(lead, message))
         if message.kind == MessageKind.TRANSACTIONAL or enrollment is None:
-            facts = notice_gate_facts(self.settings, self.policy, lead, message, live)
-            return _settle(message.id, gate(facts, now)) or compose_notice(
-                self.settings, lead, message
-            )
+            facts = notice_gate_facts(settings, self.policy, lead, message, live)
+            return _settle(message.id, gate(facts, now)) or compose_notice(settings, lead, message)
         definition = self._definition(session, enrollment.campaign_version_id)
         step = definition.spec.step(message.step_key)
         facts = campaign_gate_facts(
-            self.settings,
+            settings,
             self.policy,
             lead,
             enrollment,
@@ -200,19 +221,44 @@ class Delivery:
             message,
             live,
             campaign_paused=item.campaign_status == CampaignStatus.PAUSED,
+            branch=rules_for(definition.spec, step.key),
+            history=histories.get(enrollment.id),
         )
-        settled = _settle(message.id, gate(facts, now))
+        decision = gate(facts, now)
+        settled = _settle(message.id, decision)
         if settled:
             return settled
+        if decision.reason:
+            notes[message.id] = decision.reason
         try:
+            outbound: OutboundEmail | OutboundSms
             if step.channel is Channel.EMAIL:
-                return compose_email(self.settings, lead, definition, step, message.ref)
-            sms, used = compose_sms(self.settings, lead, definition, step, message.ref)
+                outbound, used = compose_email(
+                    settings, lead, definition, step, message.ref, message.variant
+                )
+            else:
+                outbound, used = compose_sms(
+                    settings, lead, definition, step, message.ref, message.variant
+                )
+            # An email's links are short links too: its clicks count like a text's.
             links.extend((message.id, link) for link in used)
-            return sms
+            return outbound
         except TemplateProblem as exc:
             reason = {"reason": f"template error: {exc}"[:300]}
             return outbox.Move(message.id, MessageStatus.FAILED, reason)
+
+    def _histories(self, session: Session, batch: list[Loaded]) -> dict[int, History]:
+        """What the leads did with earlier steps, for the batch's steps that branch."""
+        wanted = set()
+        for item in batch:
+            enrollment = item.enrollment
+            if enrollment is None or item.message.kind != MessageKind.CAMPAIGN:
+                continue
+            spec = self._definition(session, enrollment.campaign_version_id).spec
+            known = any(step.key == item.message.step_key for step in spec.steps)
+            if known and rules_for(spec, item.message.step_key) is not None:
+                wanted.add(enrollment.id)
+        return load_histories(session, wanted)
 
     def _definition(self, session: Session, version_id: int) -> CampaignDefinition:
         # Versions never change once written, so parsing each once per process is safe.
@@ -232,16 +278,27 @@ class Delivery:
             if sender.rate <= 0:
                 paced += jobs
                 continue
-            slots = self.pacer.slots(sender.key, sender.rate, len(jobs), self.pacing_window)
-            paced += [
-                Prepared(job.message_id, job.outbound, job.attempt, job.sender, moment)
-                for job, moment in zip(jobs, slots.moments, strict=False)
-            ]
+            # Carriers count a text's segments, so a two-segment text takes two moments:
+            # it goes at the first, and the next message waits for the one after them.
+            units = [rate_units(job.outbound) for job in jobs]
+            slots = self.pacer.slots(sender.key, sender.rate, sum(units), self.pacing_window)
+            used = went = 0
+            for job, size in zip(jobs, units, strict=True):
+                if used >= len(slots.moments):
+                    break
+                paced.append(replace(job, moment=slots.moments[used]))
+                used, went = used + size, went + 1
+            overrun = max(used - len(slots.moments), 0)
+            if overrun:
+                # The last text's later segments still take the sender's next moments.
+                self.pacer.slots(sender.key, sender.rate, overrun, BEYOND_ANY_WINDOW)
             reason = f"waiting for the sender's rate ({sender.rate:g} a second)"
-            for turn, job in enumerate(jobs[len(slots.moments) :]):
+            ahead = overrun
+            for job, size in zip(jobs[went:], units[went:], strict=True):
                 # Each waits until just before its own turn would come, one dispatcher
                 # pass ahead, so the sender's schedule never runs dry; in campaign time.
-                turn_in = slots.next_free + turn / sender.rate - slots.now
+                turn_in = slots.next_free + ahead / sender.rate - slots.now
+                ahead += size
                 early = max(turn_in - self.settings.dispatch_interval_seconds - 0.5, 0.0)
                 due = now + timedelta(seconds=early * self.settings.time_scale)
                 waiting.append(
@@ -295,7 +352,7 @@ class Delivery:
         values: dict[str, object] = {
             "provider_id": result.provider_id[:100] or None,
             "sent_at": self.clock.now(),
-            "reason": None,
+            "reason": job.note,  # a branch's reason stays; a hold's is over
         }
         return Outcome(outbox.Move(message_id, MessageStatus.SENT, values, handed_off=True)), "sent"
 

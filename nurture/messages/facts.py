@@ -4,13 +4,14 @@ of it into GateFacts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from nurture.booking.models import Booking, BookingStatus
+from nurture.booking.models import EXIT_GOAL_BOOKING, Booking
+from nurture.campaigns.conditions import BranchRules, History
 from nurture.campaigns.models import Campaign
 from nurture.campaigns.spec import StepSpec
 from nurture.channel import Channel
@@ -58,8 +59,11 @@ def campaign_gate_facts(
     state: LiveState,
     *,
     campaign_paused: bool = False,
+    branch: BranchRules | None = None,
+    history: History | None = None,
 ) -> GateFacts:
-    """GateFacts for a campaign step from the lead's live state."""
+    """GateFacts for a campaign step from the lead's live state (and, for a step with
+    branch rules, what the lead did with the earlier ones)."""
     channel = Channel(message.channel)
     return GateFacts(
         channel=channel,
@@ -74,6 +78,8 @@ def campaign_gate_facts(
         zone=lead_zone(lead.timezone, lead.phone, settings.clinic_zone),
         cap_release=state.cap_release,
         campaign_paused=campaign_paused,
+        branch=branch,
+        history=replace(history, booked=state.booked) if history is not None else None,
     )
 
 
@@ -178,7 +184,7 @@ class BatchState:
             session.scalars(
                 select(Booking.lead_id).where(
                     one_of(session, Booking.lead_id, leads),
-                    Booking.status != BookingStatus.CANCELLED,
+                    EXIT_GOAL_BOOKING,
                 )
             )
         )

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from nurture.campaigns.conditions import BranchRules, History, decide
 from nurture.channel import Channel
 from nurture.hours import SendWindow
 from nurture.sequences.models import EnrollmentStatus
@@ -43,6 +44,9 @@ class GateFacts:
     # suppression, SMS consent or sending hours.
     transactional: bool = False
     campaign_paused: bool = False
+    # A step with branch rules (nurture.campaigns.conditions), and what the lead did.
+    branch: BranchRules | None = None
+    history: History | None = None
 
 
 class Action(StrEnum):
@@ -86,6 +90,12 @@ def gate(facts: GateFacts, now: datetime) -> Decision:
         return Decision(Action.SKIP, f"no {channel} consent")
     if facts.condition and not facts.consent.get(CONDITION_CHANNEL[facts.condition], False):
         return Decision(Action.SKIP, f"condition not met: {facts.condition}")
+    taken: str | None = None  # why the branch goes: kept on the message once it is sent
+    if marketing and facts.branch is not None and facts.history is not None:
+        verdict = decide(facts.branch, facts.history, now, facts.zone)
+        if not verdict.taken:
+            return Decision(Action.SKIP, verdict.reason)
+        taken = verdict.reason
     if marketing and facts.cap_release is not None and facts.cap_release > now:
         allowed = next_allowed(facts.cap_release, facts.zone, facts.windows)
         return Decision(Action.HOLD, f"frequency cap reached for {channel}", allowed)
@@ -95,4 +105,4 @@ def gate(facts: GateFacts, now: datetime) -> Decision:
         return Decision(
             Action.HOLD, f"outside sending hours ({windows}, {facts.zone.key})", allowed
         )
-    return SEND
+    return Decision(Action.SEND, taken) if taken else SEND

@@ -28,6 +28,7 @@ class Prepared:
     attempt: int  # this hand-off's number (1 for the first)
     sender: Sender
     moment: float = 0.0  # the Unix time its sender's rate gave it (0: at once)
+    note: str | None = None  # why its branch was taken, recorded when it is sent
 
 
 class HandOffs(Generic[T]):

@@ -124,6 +124,8 @@ class Message(Base):
     provider_id: Mapped[str | None] = mapped_column(String(100), index=True)  # status webhooks
     summary: Mapped[str | None] = mapped_column(String(200))
     content: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # a notice's rendered text
+    # The A/B variant of its step it is written from (nurture.campaigns.variants).
+    variant: Mapped[str | None] = mapped_column(String(80))
     # What the email provider reported afterwards (nurture.deliverability).
     delivered_at: Mapped[datetime | None]
     opens: Mapped[int] = mapped_column(default=0, server_default=text("0"))

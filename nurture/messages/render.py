@@ -33,8 +33,13 @@ _LINK = re.compile(r"\[([^\]]+)\]\(([^)\s]+)\)")
 # The markers hold no underscore or asterisk, which the emphasis rules would eat.
 _MARKED = {"first_name": "\x00N\x00", "article_url": "\x00A\x00", "booking_url": "\x00B\x00"}
 # In the HTML part the Markdown is parsed once per step, with these marks where each
-# lead's own values go; private-use characters, which Markdown reads as plain letters.
-_LEAD_MARKS = {"first_name": "\ue000N\ue001", "booking_url": "\ue000B\ue001"}
+# lead's own values go (the article link too: it is a short link of each message);
+# private-use characters, which Markdown reads as plain letters.
+_LEAD_MARKS = {
+    "first_name": "\ue000N\ue001",
+    "article_url": "\ue000A\ue001",
+    "booking_url": "\ue000B\ue001",
+}
 _STAR_EMPHASIS = re.compile(r"(\*\*|\*)(\S(?:.*?\S)?)\1")
 # As in CommonMark, underscores inside a word (snake_case) are not emphasis.
 _UNDERSCORE_EMPHASIS = re.compile(r"(?<!\w)(__|_)(\S(?:.*?\S)?)\1(?!\w)")
@@ -145,7 +150,7 @@ class _BodyShape:
 def _body_shape(
     definition: CampaignDefinition, step: StepSpec, context: MessageContext
 ) -> _BodyShape:
-    key = ("email-body", step.key, step.template, context.clinic, context.article_url)
+    key = ("email-body", step.key, step.template, context.clinic)
     shape: _BodyShape | None = definition.render_cache.get(key)
     if shape is None:
         env = _step_environment(definition)

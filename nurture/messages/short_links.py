@@ -1,9 +1,12 @@
-"""The product's own short links (`/r/{code}` on PUBLIC_BASE_URL) in the texts it sends.
+"""The product's own short links (`/r/{code}` on PUBLIC_BASE_URL) in the texts and
+emails it sends.
 
-A text's booking and article links go through a short link of its own, so a click is
-counted against the message that carried it (click-throughs then show for texts as
-they do for emails) and a text spends fewer characters on a link: a signed booking
-URL is about 120 characters, a short link about 35.
+A step's booking and article links go through a short link of its own, so a click is
+counted against the message that carried it, whatever the channel, and a text spends
+fewer characters on a link: a signed booking URL is about 120 characters, a short link
+about 35. The unsubscribe and preferences links stay direct (nurture.messages.compose).
+An email's clicks are counted here, not from SendGrid's click events, which would count
+a click twice when its click tracking wraps our links (nurture.deliverability.apply).
 
 The code is derived from the message's ref and the link's name with the secret key: the
 same on every retry of a hand-off (so a retried text carries the same link and no new
@@ -50,6 +53,8 @@ class ShortLink(Base):
     created_at: Mapped[datetime]
     clicks: Mapped[int] = mapped_column(default=0, server_default="0")
     first_clicked_at: Mapped[datetime | None]
+    # The lead's latest click: "not engaged in N days" asks for it (nurture.leads.search).
+    last_clicked_at: Mapped[datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +127,7 @@ def follow(
             .values(
                 clicks=ShortLink.clicks + 1,
                 first_clicked_at=func.coalesce(ShortLink.first_clicked_at, now),
+                last_clicked_at=now,
             )
         )
         session.execute(

@@ -22,6 +22,7 @@ from nurture.channel import Channel
 from nurture.config import Settings
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
+from nurture.locations.directory import lead_settings
 from nurture.replies import consent
 from nurture.replies.inbox import open_item, pause_sequences
 from nurture.replies.intent import Classified, Context, Intent, classify
@@ -58,8 +59,11 @@ class Conversation:
     def __init__(
         self, session: Session, settings: Settings, speaker: Speaker, now: datetime
     ) -> None:
-        self.session, self.settings, self.speaker, self.now = session, settings, speaker, now
+        self.session, self.speaker, self.now = session, speaker, now
         self.lead, self.channel = speaker.lead, speaker.channel
+        # Answered as the lead's location: its name, hours, slots and zone.
+        self.settings, place = lead_settings(session, settings, self.lead.id)
+        self.location_id = place.id
         self.zone = lead_zone(self.lead.timezone, self.lead.phone, settings.clinic_zone)
         self.intent = Intent.OTHER
 
@@ -90,7 +94,7 @@ class Conversation:
         return reply_text(self.settings, name, self.channel.value, language, **values)
 
     def _label(self, moment: datetime | None) -> str:
-        return when(moment, self.zone).short if moment is not None else ""
+        return when(moment, self.zone, self.lead.language).short if moment is not None else ""
 
     def _stop(self, _: Classified, __: Booking | None, ___: SlotOffer | None) -> Answer:
         source = f"{self.channel.value}:STOP"
@@ -135,6 +139,7 @@ class Conversation:
             purpose=purpose,
             now=self.now,
             start=start,
+            location_id=self.location_id,
         )
         if not slots:
             item_id = self._to_staff("no open screening times")
@@ -182,7 +187,13 @@ class Conversation:
                 return start
         start, end = choice.window(self.zone, self.now)
         for slot in open_slots(
-            self.session, self.settings, now=self.now, start=start, end=end, limit=CHOICE_LOOKAHEAD
+            self.session,
+            self.settings,
+            now=self.now,
+            start=start,
+            end=end,
+            limit=CHOICE_LOOKAHEAD,
+            location_id=self.location_id,
         ):
             if choice.matches(slot.starts_at.astimezone(self.zone)):
                 return slot.starts_at

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from nurture.db import upsert_insert
 from nurture.replies.conversation import Answer
 from nurture.replies.models import InboundMessage
+from nurture.webhooks_out.events import emit
+from nurture.webhooks_out.models import EventType
 
 
 def record_inbound(
@@ -47,8 +49,9 @@ def record_inbound(
 def note_answer(
     session: Session, inbound_id: int, lead_id: int | None, answer: Answer, reply: str | None
 ) -> None:
-    """Keep what the message meant and what we answered, next to the message."""
-    session.execute(
+    """Keep what the message meant and what we answered, next to the message; a lead's
+    message is announced as lead.replied (after whatever it caused, such as a booking)."""
+    row = session.execute(
         update(InboundMessage)
         .where(InboundMessage.id == inbound_id)
         .values(
@@ -57,4 +60,9 @@ def note_answer(
             reply=reply,
             inbox_item_id=answer.inbox_item_id,
         )
-    )
+        .returning(InboundMessage.channel, InboundMessage.received_at)
+    ).one_or_none()
+    if lead_id is not None and row is not None:
+        # The words stay out of the payload: what the person wrote is for staff to read.
+        details = {"channel": row.channel.value, "intent": answer.intent.value}
+        emit(session, EventType.REPLIED, lead_id, row.received_at, details)

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from nurture.booking.models import Booking, BookingStatus
 from nurture.booking.service import EXIT_REASON
+from nurture.locations.directory import place_of_lead
+from nurture.locations.models import DEFAULT_LOCATION_ID
 from nurture.replies.models import InboundMessage, InboxItem, InboxStatus
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
@@ -33,6 +35,7 @@ def open_item(
     channel: str,
     reason: str,
     now: datetime,
+    location_id: int | None = None,
 ) -> tuple[InboxItem, bool]:
     """The open item for this lead (or unknown sender), created if needed; and whether new.
 
@@ -53,8 +56,12 @@ def open_item(
     if item is not None:
         item.last_message_at = now
         return item, False
+    if location_id is None:
+        # A lead's front desk is their location's; a stranger's, the one they texted.
+        location_id = place_of_lead(session, lead_id).id if lead_id else DEFAULT_LOCATION_ID
     item = InboxItem(
         lead_id=lead_id,
+        location_id=location_id,
         channel=channel,
         reason=reason[:60],
         status=InboxStatus.OPEN,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from nurture.channel import Channel
@@ -31,18 +32,27 @@ class InboxRow:
     latest_text: str
 
 
-def open_count(session: Session) -> int:
-    """How many items wait for a person."""
+def _open(location_ids: Collection[int] | None) -> list[ColumnElement[bool]]:
+    where = [InboxItem.status == InboxStatus.OPEN]
+    if location_ids is not None:  # a front desk limited to its own clinics
+        where.append(InboxItem.location_id.in_(location_ids))
+    return where
+
+
+def open_count(session: Session, location_ids: Collection[int] | None = None) -> int:
+    """How many items wait for a person (at `location_ids`, when given)."""
     query = select(func.count()).select_from(InboxItem)
-    return session.scalar(query.where(InboxItem.status == InboxStatus.OPEN)) or 0
+    return session.scalar(query.where(*_open(location_ids))) or 0
 
 
-def open_items(session: Session, *, offset: int, limit: int) -> list[InboxRow]:
-    """A page of open items, the one with the latest message first."""
+def open_items(
+    session: Session, *, offset: int, limit: int, location_ids: Collection[int] | None = None
+) -> list[InboxRow]:
+    """A page of open items (at `location_ids`, when given), the latest message first."""
     items = session.execute(
         select(InboxItem, Lead.first_name, Lead.public_id)
         .outerjoin(Lead, Lead.id == InboxItem.lead_id)
-        .where(InboxItem.status == InboxStatus.OPEN)
+        .where(*_open(location_ids))
         .order_by(InboxItem.last_message_at.desc(), InboxItem.id.desc())
         .offset(offset)
         .limit(limit)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from nurture.channel import Channel
 from nurture.db import Base, EnumText
+from nurture.locations.models import DEFAULT_LOCATION_ID
 
 
 class InboxStatus(StrEnum):
@@ -33,6 +34,10 @@ class InboxItem(Base):
         ForeignKey("leads.id", ondelete="CASCADE"), index=True
     )
     channel: Mapped[Channel] = mapped_column(EnumText(Channel, 10))
+    # The clinic whose front desk answers it: the lead's, or the number texted.
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("locations.id"), index=True, default=DEFAULT_LOCATION_ID, server_default="1"
+    )
     reason: Mapped[str] = mapped_column(String(60))
     status: Mapped[InboxStatus] = mapped_column(EnumText(InboxStatus, 10), default=InboxStatus.OPEN)
     opened_at: Mapped[datetime]

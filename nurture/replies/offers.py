@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from nurture.booking.slots import Slot, open_slots
 from nurture.config import Settings
+from nurture.locations.models import DEFAULT_LOCATION_ID
 from nurture.replies.models import OfferPurpose, SlotOffer
 
 OFFER_SIZE = 3
@@ -54,15 +55,18 @@ def make_offer(
     purpose: OfferPurpose,
     now: datetime,
     start: datetime | None = None,
+    location_id: int = DEFAULT_LOCATION_ID,
 ) -> list[Slot]:
     """Offer the next open slots (from `start`, else as soon as allowed) and remember them.
 
     Returns the slots offered; none means nothing is open and no offer was stored.
     """
-    slots = open_slots(session, settings, now=now, start=start, limit=OFFER_SIZE)
+    slots = open_slots(
+        session, settings, now=now, start=start, limit=OFFER_SIZE, location_id=location_id
+    )
     if not slots and start is not None:
         # Nothing after the asked-for time: the soonest times are better than none.
-        slots = open_slots(session, settings, now=now, limit=OFFER_SIZE)
+        slots = open_slots(session, settings, now=now, limit=OFFER_SIZE, location_id=location_id)
     close_offers(session, lead_id, now)
     if slots:
         session.add(

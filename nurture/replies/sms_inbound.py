@@ -13,6 +13,7 @@ from nurture.channel import Channel
 from nurture.config import Settings
 from nurture.leads.models import Lead
 from nurture.leads.submission import normalise_phone
+from nurture.locations.directory import Locations, overlay
 from nurture.replies.conversation import Answer, Conversation, Speaker
 from nurture.replies.inbound import note_answer, record_inbound
 from nurture.replies.inbox import open_item
@@ -35,6 +36,7 @@ class InboundSms:
     sender: str
     body: str
     opt_out_type: str = ""
+    to: str = ""  # the number texted: which location's front desk it reaches
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,12 @@ def receive_sms(session: Session, settings: Settings, sms: InboundSms, now: date
         answer = Conversation(session, settings, speaker, now).answer(text, forced)
         log.info("text from lead %s: %s", leads[0].public_id, answer.intent.value)
     else:
-        answer = answer_stranger(session, settings, address, text, forced, now)
+        # Someone we do not know is answered by, and queued for, the location texted.
+        texted = Locations.load(session).for_number(phone_address(sms.to) if sms.to else None)
+        if texted is not None:
+            settings = overlay(settings, texted)
+        location_id = texted.id if texted is not None else None
+        answer = answer_stranger(session, settings, address, text, forced, now, location_id)
         log.info("text from an unknown number: %s", answer.intent.value)
     # Under Advanced Opt-Out Twilio has already confirmed its keyword: say nothing more.
     reply = None if forced else answer.text
@@ -100,6 +107,7 @@ def answer_stranger(
     text: str,
     forced: Intent | None,
     now: datetime,
+    location_id: int | None = None,
 ) -> Answer:
     """A number that is no lead's: keywords are honoured, anything else goes to staff."""
     intent = forced or classify(text, Context(now, settings.clinic_zone)).intent
@@ -117,6 +125,7 @@ def answer_stranger(
         channel=Channel.SMS,
         reason="unknown sender",
         now=now,
+        location_id=location_id,
     )
     return Answer(Intent.OTHER, _say(settings, "unknown_sender") if created else None, item.id)
 

@@ -18,15 +18,19 @@ from sqlalchemy import Table, and_, bindparam, exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from nurture.campaigns.definition import CampaignDefinition
-from nurture.campaigns.models import Campaign, CampaignStatus
+from nurture.campaigns.models import Campaign, CampaignStatus, StepPromotion
+from nurture.campaigns.spec import ENDED_WITHOUT_BOOKING
 from nurture.campaigns.sync import load_version
+from nurture.campaigns.variants import variant_for
 from nurture.channel import Channel
 from nurture.consent.policy import SendingPolicy
 from nurture.db import one_of, upsert_insert
 from nurture.leads.models import Lead, new_public_id
 from nurture.leads.zone import lead_zone
+from nurture.locations.directory import Locations
 from nurture.messages import outbox
 from nurture.messages.models import Message, MessageKind, MessageStatus
+from nurture.sequences.follow_up import FollowUpEvent, start_follow_ups
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 from nurture.sequences.timing import step_due
 
@@ -103,10 +107,12 @@ def _advance(
 
 
 class LeadPlace(Protocol):
-    """What scheduling needs of a lead: where they are."""
+    """What scheduling needs of a lead: where they are (and who, for an A/B test)."""
 
+    public_id: str
     timezone: str | None
     phone: str | None
+    location_id: int
 
 
 def dispatch_due(
@@ -129,7 +135,7 @@ def dispatch_due(
         leads: dict[int, LeadPlace] = {
             row.id: row
             for row in session.execute(
-                select(Lead.id, Lead.timezone, Lead.phone).where(
+                select(Lead.id, Lead.public_id, Lead.timezone, Lead.phone, Lead.location_id).where(
                     one_of(session, Lead.id, {e.lead_id for e in enrollments})
                 )
             )
@@ -137,6 +143,14 @@ def dispatch_due(
         rows: list[dict[str, object]] = []
         moved: list[dict[str, object]] = []
         completed: list[int] = []
+        ended: list[FollowUpEvent] = []
+        winners = promoted_winners(session, {e.campaign_id for e in enrollments})
+        # A lead whose own zone is unknown lives where their clinic is.
+        local_zones = {
+            place.id: ZoneInfo(place.timezone)
+            for place in Locations.load(session)
+            if enrollments and place.timezone
+        }
         for enrollment in enrollments:
             version = enrollment.campaign_version_id
             if version not in definitions:
@@ -145,15 +159,24 @@ def dispatch_due(
             lead = leads[enrollment.lead_id]
             key = enrollment.next_step_key
             if key is not None:
-                rows.append(_message_row(enrollment, definition.spec.step(key).channel, now))
-            zone = lead_zone(lead.timezone, lead.phone, clinic_zone)
+                step = definition.spec.step(key)
+                winner = winners.get((enrollment.campaign_id, key))
+                variant = variant_for(step, lead.public_id, definition.spec.slug, winner)
+                rows.append(_message_row(enrollment, step.channel, variant, now))
+            home = local_zones.get(lead.location_id, clinic_zone)
+            zone = lead_zone(lead.timezone, lead.phone, home)
             following = _advance(enrollment, definition, lead, zone, policy)
             if following is None:
                 completed.append(enrollment.id)
+                ended.append(
+                    FollowUpEvent(enrollment.lead_id, ENDED_WITHOUT_BOOKING, enrollment.campaign_id)
+                )
             else:
                 moved.append({"e_id": enrollment.id, "e_key": following[0], "e_due": following[1]})
         written = _write_messages(session, rows)
         _move_enrollments(session, moved, completed, now)
+        # A sequence that ran to its end without a booking may start a follow-up campaign.
+        start_follow_ups(session, ended, now, policy=policy, clinic_zone=clinic_zone)
         released = release_held(session, now, batch_size)
     ids = written + released
     if ids:
@@ -161,7 +184,22 @@ def dispatch_due(
     return DispatchReport(len(enrollments), len(written), len(released))
 
 
-def _message_row(enrollment: Due, channel: Channel, now: datetime) -> dict[str, object]:
+def promoted_winners(session: Session, campaign_ids: set[int]) -> dict[tuple[int, str], str]:
+    """The promoted variant of each decided A/B test, by (campaign id, step key)."""
+    if not campaign_ids:
+        return {}
+    rows = session.execute(
+        select(StepPromotion.campaign_id, StepPromotion.step_key, StepPromotion.variant).where(
+            one_of(session, StepPromotion.campaign_id, campaign_ids)
+        )
+    )
+    return {(campaign_id, key): variant for campaign_id, key, variant in rows}
+
+
+def _message_row(
+    enrollment: Due, channel: Channel, variant: str | None, now: datetime
+) -> dict[str, object]:
+    # The variant is chosen here, once, and recorded: delivery renders what was recorded.
     return {
         "ref": new_public_id(),
         "kind": MessageKind.CAMPAIGN.value,
@@ -170,6 +208,7 @@ def _message_row(enrollment: Due, channel: Channel, now: datetime) -> dict[str, 
         "campaign_id": enrollment.campaign_id,
         "step_key": enrollment.next_step_key,
         "channel": channel.value,
+        "variant": variant,
         "status": MessageStatus.QUEUED.value,
         "due_at": enrollment.next_due_at,
         "enqueued_at": now,

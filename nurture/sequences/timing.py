@@ -15,6 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from nurture.campaigns.conditions import (
+    OPENS_NOTHING,
+    Behaviour,
+    History,
+    StepRecord,
+    decide,
+    rules_for,
+)
 from nurture.campaigns.spec import WEEKDAYS, CampaignSpec, StepSpec
 from nurture.channel import Channel
 from nurture.consent.policy import SendingPolicy
@@ -58,6 +66,7 @@ class PlannedStep:
     due: datetime  # when it goes out
     moved_by: tuple[str, ...]  # why it is later than nominal
     skipped: str | None  # why the gate would skip it for this lead
+    branch: str | None = None  # why its branch is taken, when it has one
 
     def day(self, enrolled_at: datetime, zone: ZoneInfo) -> int:
         """Which day after sign-up it goes out on, by the lead's calendar (sign-up is day 0)."""
@@ -106,10 +115,15 @@ def plan_steps(
     *,
     phone: str | None,
     sms_consent: bool,
+    behaviour: Behaviour = OPENS_NOTHING,
 ) -> list[PlannedStep]:
-    """Every step, timed from the enrollment as the dispatcher times it, then the cap."""
+    """Every step, timed from the enrollment as the dispatcher times it, then the cap.
+
+    Branches are decided as the gate decides them, from what `behaviour` does with
+    each message the lead is sent: the path this lead takes."""
     planned = []
     handed_off: dict[Channel, list[datetime]] = {}
+    did: dict[str, StepRecord] = {}
     for step in spec.steps:
         windows = policy.windows(step, phone)
         nominal = enrolled_at + step.offset
@@ -118,6 +132,11 @@ def plan_steps(
             describe_window(w, policy, step) for w in windows if not is_allowed(nominal, zone, [w])
         )
         skipped = _skip_reason(step, sms_consent)
+        branch = None
+        rules = rules_for(spec, step.key)
+        if skipped is None and rules is not None:
+            verdict = decide(rules, History(enrolled_at, dict(did)), due, zone)
+            branch, skipped = (verdict.reason, None) if verdict.taken else (None, verdict.reason)
         if skipped is None:
             # The gate holds a message over the frequency cap until the cap lets it out.
             sent = handed_off.setdefault(step.channel, [])
@@ -127,5 +146,6 @@ def plan_steps(
                 cap = policy.caps[step.channel]
                 moved += (f"the {step.channel.value} frequency cap ({cap.count} per {cap.period})",)
             sent.append(due)
-        planned.append(PlannedStep(step, nominal, due, moved, skipped))
+            did[step.key] = behaviour.record(step, due)
+        planned.append(PlannedStep(step, nominal, due, moved, skipped, branch))
     return planned

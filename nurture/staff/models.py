@@ -33,6 +33,8 @@ class StaffUser(Base):
     # Session cookies carry the epoch they were issued in; signing out or a new password
     # moves it on, so every earlier copy of the cookie stops working at once.
     session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The locations whose leads, inbox and bookings this person sees; None means all.
+    location_ids: Mapped[list[int] | None] = mapped_column(JSON)
 
 
 class AuditEntry(Base):

@@ -26,6 +26,7 @@ SECTIONS = (
     Section("inbox", "Inbox", "/admin/inbox", _FRONT_DESK),
     Section("bookings", "Bookings", "/admin/bookings", _FRONT_DESK),
     Section("settings", "Clinic settings", "/admin/settings", _ADMIN),
+    Section("webhooks", "Webhooks", "/admin/webhooks", _ADMIN),
     Section("staff", "Staff and audit log", "/admin/staff", _ADMIN),
 )
 

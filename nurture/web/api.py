@@ -20,6 +20,7 @@ from nurture.leads.api_keys import find_key
 from nurture.leads.articles import UnknownArticle, load_article
 from nurture.leads.capture import record_download
 from nurture.leads.submission import LeadSubmission
+from nurture.locations.directory import UnknownLocation
 from nurture.web.api_body import InvalidRequest, honeypot_filled, normalise, read_body
 from nurture.web.api_schema import REQUEST_BODY, RESPONSES, LeadCaptured
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep, request_evidence
@@ -27,6 +28,8 @@ from nurture.web.metrics import count_refusal
 from nurture.web.throttle import client_ip, throttle
 
 log = logging.getLogger(__name__)
+NO_SUCH_LOCATION = "no location has this name; leave it out to use the nearest clinic"
+
 router = APIRouter(prefix="/api", tags=["leads"])
 KEY_HEADER = "X-API-Key"
 
@@ -121,7 +124,11 @@ async def create_lead(
     submission = _submission(body, settings)
     source = f"api:{submission.article}" if caller.startswith("ip:") else f"api:{caller}"
     evidence = request_evidence(request, source)
-    result = record_download(session, submission, evidence, clock.now(), settings)
+    try:
+        result = record_download(session, submission, evidence, clock.now(), settings)
+    except UnknownLocation:
+        # Rolled back whole: a lead with a clinic we do not have is not half-stored.
+        return invalid_request_response([{"field": "location", "message": NO_SUCH_LOCATION}])
     answer = LeadCaptured(
         lead_id=result.lead_public_id,
         enrolled=result.enrolled,

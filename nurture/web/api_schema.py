@@ -42,6 +42,15 @@ class LeadRequest(BaseModel):
     email: str = Field(max_length=320, examples=["dana@example.com"])
     phone: str | None = Field(None, description="A mobile number; US numbers may omit +1.")
     timezone: str | None = Field(None, examples=["America/Chicago"], description="IANA zone.")
+    language: str | None = Field(
+        None, examples=["es"], description="Language to write in: en or es (es-MX reads as es)."
+    )
+    location: str | None = Field(
+        None,
+        examples=["northside"],
+        description="The clinic's location slug; left out, the nearest by ZIP or area code.",
+    )
+    zip_code: str | None = Field(None, examples=["62704"], description="US ZIP code.")
     consent: ConsentIn | None = None
     consent_email: bool | None = Field(None, description="Flat alternative to consent.email.")
     consent_sms: bool | None = Field(None, description="Flat alternative to consent.sms.")

@@ -55,6 +55,9 @@ from nurture.web.admin import routes as admin_routes
 from nurture.web.admin import (
     staff as admin_staff,
 )
+from nurture.web.admin import (
+    webhooks as admin_webhooks,
+)
 from nurture.web.admin.auth import register_access_errors
 from nurture.web.api_schema import public_openapi
 from nurture.web.body_limits import BodyLimits
@@ -101,6 +104,7 @@ def create_app() -> FastAPI:
         admin_clinic,
         admin_results,
         admin_staff,
+        admin_webhooks,
     ):
         app.include_router(module.router, include_in_schema=module is api)
     # The front desk's calendar feed sits outside /admin: calendar apps send no cookie.

@@ -1,7 +1,8 @@
 """The booking pages behind a message's signed link: pick a time, see it, move it, cancel it.
 
 Every step is a plain form POST, so it works without JavaScript. Opening a link never
-changes anything (mail scanners fetch links); only the buttons do.
+changes anything (mail scanners fetch links); only the buttons do. Each page is in the
+lead's language, its times too.
 """
 
 from __future__ import annotations
@@ -29,15 +30,19 @@ from nurture.config import Settings
 from nurture.consent.preferences import lead_from_token
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
+from nurture.locations.directory import Locations, lead_settings
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep
-from nurture.web.pages import render
+from nurture.web.i18n import N_, use_language
+from nurture.web.pages import as_location, render
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
 SLOTS_SHOWN = 10
 SOURCE = "booking-link"
-TAKEN = "Sorry, that time was just taken or is no longer available. Here are the times still open."
+TAKEN = N_(
+    "Sorry, that time was just taken or is no longer available. Here are the times still open."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +60,7 @@ class SlotDay:
 def _at_clinic(settings: Settings, lead: Lead, moment: datetime) -> When:
     # The screening is at the clinic: its clock decides, the lead's is added if it differs.
     zone = lead_zone(lead.timezone, lead.phone, settings.clinic_zone)
-    return at_clinic(moment, settings.clinic_zone, zone)
+    return at_clinic(moment, settings.clinic_zone, zone, lead.language)
 
 
 def slot_days(slots: list[Slot], settings: Settings, lead: Lead) -> list[SlotDay]:
@@ -97,11 +102,18 @@ def _slot_page(
     """Open times for the lead (to book, or to move their booking to)."""
     # Read only: the request's session is rolled back when it closes.
     lead, booking = _lead_and_booking(session, settings, token)
+    settings, location_id = _as_lead_location(request, session, settings, lead)
+    use_language(request, lead.language)
     timed = booking is not None and booking.starts_at is not None
     if timed and booking is not None and not rescheduling:
         return _booked_page(request, settings, token, lead, booking, "existing")
     slots = open_slots(
-        session, settings, now=clock.now(), start=parse_slot(after), limit=SLOTS_SHOWN
+        session,
+        settings,
+        now=clock.now(),
+        start=parse_slot(after),
+        limit=SLOTS_SHOWN,
+        location_id=location_id,
     )
     context = {
         "first_name": lead.first_name,
@@ -121,6 +133,7 @@ def _slot_page(
 def _booked_page(
     request: Request, settings: Settings, token: str, lead: Lead, booking: Booking, state: str
 ) -> Response:
+    use_language(request, lead.language)
     context = {
         "first_name": lead.first_name,
         "token": token,
@@ -128,6 +141,16 @@ def _booked_page(
         "when": _booking_when(settings, lead, booking),
     }
     return render(request, "booked.html", context)
+
+
+def _as_lead_location(
+    request: Request, session: Session, settings: Settings, lead: Lead
+) -> tuple[Settings, int]:
+    """The lead's location's settings (its name, zone, hours), which the page is then
+    rendered as; and the location's id."""
+    local, place = lead_settings(session, settings, lead.id)
+    as_location(request, local)
+    return local, place.id
 
 
 def _lead_and_booking(
@@ -193,6 +216,7 @@ def _choose(
         return _slot_page(request, session, settings, clock, token)
     state = "booked" if held is None else "existing" if held == starts_at else "moved"
     log.info("lead %s %s a screening via %s", lead.public_id, state, SOURCE)
+    settings, _ = _as_lead_location(request, session, settings, lead)
     return _booked_page(request, settings, token, lead, booking, state)
 
 
@@ -211,6 +235,7 @@ def book(
     with session.begin():
         lead, _ = lead_from_token(session, settings, "book", token)
         booking = request_screening(session, settings, lead.id, source=SOURCE, now=clock.now())
+        settings, _ = _as_lead_location(request, session, settings, lead)
     log.info("lead %s requested a screening via %s", lead.public_id, SOURCE)
     state = "requested" if booking.starts_at is None else "existing"
     return _booked_page(request, settings, token, lead, booking, state)
@@ -249,7 +274,9 @@ def cancel_page(
     """Ask to confirm the cancellation; opening the link changes nothing."""
     with session.begin():
         lead, booking = _lead_and_booking(session, settings, token)
-        current = _booking_when(settings, lead, booking)
+        local, _ = _as_lead_location(request, session, settings, lead)
+        current = _booking_when(local, lead, booking)
+        use_language(request, lead.language)
     if booking is None:
         return _slot_page(request, session, settings, clock, token)
     context = {"first_name": lead.first_name, "token": token, "when": current}
@@ -263,10 +290,12 @@ def cancel(
     """Cancel the lead's booking (a second click changes nothing)."""
     with session.begin():
         lead, booking = _lead_and_booking(session, settings, token)
-        cancelled = _booking_when(settings, lead, booking)
+        local, _ = _as_lead_location(request, session, settings, lead)
+        cancelled = _booking_when(local, lead, booking)
         if booking is not None:
             cancel_booking(session, settings, booking.id, source=SOURCE, now=clock.now())
             log.info("lead %s cancelled a screening via %s", lead.public_id, SOURCE)
+        use_language(request, lead.language)
     context = {"token": token, "when": cancelled, "had_booking": booking is not None}
     return render(request, "book_cancelled.html", context)
 
@@ -280,7 +309,8 @@ def calendar_file(
         lead, booking = _lead_and_booking(session, settings, token)
         if booking is None or booking.status != BookingStatus.CONFIRMED:
             raise HTTPException(404, "There is no booked screening to add to a calendar")
-        data = screening_calendar(settings, booking, lead, method="PUBLISH", stamp=clock.now())
+        local = Locations.load(session).settings(settings, booking.location_id)
+        data = screening_calendar(local, booking, lead, method="PUBLISH", stamp=clock.now())
     return Response(
         data,
         media_type="text/calendar; charset=utf-8",

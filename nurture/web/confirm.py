@@ -9,7 +9,9 @@ from starlette.responses import RedirectResponse, Response
 from nurture.consent.confirmation import confirm, read_confirmation
 from nurture.links import booking_token
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep, request_evidence
+from nurture.web.i18n import use_language
 from nurture.web.pages import render
+from nurture.web.public import read_url
 
 router = APIRouter()
 
@@ -20,6 +22,7 @@ def confirm_page(
 ) -> Response:
     """The page with the confirm button (an invalid link gets the link-problem page)."""
     link = read_confirmation(session, settings, token)
+    use_language(request, link.lead.language)
     return render(request, "confirm.html", {"first_name": link.lead.first_name, "token": token})
 
 
@@ -33,5 +36,5 @@ def confirm_address(
         confirmed = confirm(session, settings, token, evidence, clock.now())
     welcome = booking_token(settings, confirmed.lead.public_id)
     return RedirectResponse(
-        f"/articles/{confirmed.article}/read?welcome={welcome}", status_code=303
+        read_url(confirmed.article, welcome, confirmed.lead.language), status_code=303
     )

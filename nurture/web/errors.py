@@ -1,4 +1,8 @@
-"""Error pages: a clear page (or JSON under /api) instead of a stack trace."""
+"""Error pages: a clear page (or JSON under /api) instead of a stack trace.
+
+A page's title and message are English marked with N_(); error.html shows them in the
+page's language (the browser's, since an error page may know no lead).
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,20 @@ from nurture.leads.articles import UnknownArticle
 from nurture.links import InvalidToken
 from nurture.web.api import invalid_request_response
 from nurture.web.api_body import InvalidRequest
+from nurture.web.i18n import N_
 from nurture.web.pages import render
 
 log = logging.getLogger(__name__)
-TITLES = {404: "Page not found", 405: "Not allowed here", 413: "Too large"}
-TRY_AGAIN = "We could not save that just now. Nothing was lost on your side: please try again."
+TITLES = {404: N_("Page not found"), 405: N_("Not allowed here"), 413: N_("Too large")}
+SOMETHING_WRONG = N_("Something went wrong")
+NOT_FOUND = N_("We could not find that page.")
+TRY_AGAIN = N_("We could not save that just now. Nothing was lost on your side: please try again.")
+# What InvalidToken says about a link, as the link-problem page shows it (_sentence).
+LINK_PROBLEMS = (
+    N_("This link has expired."),
+    N_("This link is not valid."),
+    N_("This link is no longer valid."),
+)
 UNSTORABLE = "the request has characters that cannot be stored, such as a NUL byte"
 # Callers here are programs (API clients, providers' webhooks, monitors): they get JSON.
 MACHINE_PATHS = ("/api/", "/admin/api/", "/webhooks/", "/healthz")
@@ -35,14 +48,17 @@ def register_error_pages(app: FastAPI) -> None:
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if request.url.path.startswith(MACHINE_PATHS):
             return await http_exception_handler(request, exc)
-        title = TITLES.get(exc.status_code, "Something went wrong")
-        message = "We could not find that page." if exc.status_code == 404 else str(exc.detail)
-        context = {"title": title, "message": _sentence(message)}
+        title = TITLES.get(exc.status_code, SOMETHING_WRONG)
+        message = NOT_FOUND if exc.status_code == 404 else _sentence(str(exc.detail))
+        context = {"title": title, "message": message}
         return render(request, "error.html", context, exc.status_code)
 
     @app.exception_handler(UnknownArticle)
     async def unknown_article(request: Request, exc: UnknownArticle) -> Response:
-        context = {"title": "Article not found", "message": "We could not find that article."}
+        context = {
+            "title": N_("Article not found"),
+            "message": N_("We could not find that article."),
+        }
         return render(request, "error.html", context, 404)
 
     @app.exception_handler(InvalidToken)
@@ -57,8 +73,8 @@ def register_error_pages(app: FastAPI) -> None:
         if request.url.path.startswith(MACHINE_PATHS):
             return invalid_request_response([{"field": "body", "message": UNSTORABLE}], 400)
         context = {
-            "title": "Something in the form cannot be saved",
-            "message": _sentence(UNSTORABLE),
+            "title": N_("Something in the form cannot be saved"),
+            "message": N_("The request has characters that cannot be stored, such as a NUL byte."),
         }
         return render(request, "error.html", context, 400)
 
@@ -71,7 +87,7 @@ def register_error_pages(app: FastAPI) -> None:
             message = "the service is busy for a moment; nothing was stored, please retry"
             response = invalid_request_response([{"field": "server", "message": message}], 503)
         else:
-            context = {"title": "Please try again in a moment", "message": TRY_AGAIN}
+            context = {"title": N_("Please try again in a moment"), "message": TRY_AGAIN}
             response = render(request, "error.html", context, 503)
         response.headers["Retry-After"] = "5"
         return response

@@ -1,7 +1,8 @@
 """HTML pages: one autoescaping Jinja environment, with the clinic in every page.
 
 The clinic comes from the request's settings, so a name or phone saved on the clinic
-settings page shows on the next page rendered.
+settings page shows on the next page rendered. The page's words come in the request's
+language (nurture.web.i18n).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from nurture.messages.render import Clinic
 from nurture.phones import parse_stored
 from nurture.text import counted
 from nurture.web.deps import request_settings
+from nurture.web.i18n import page_words
 
 
 def display_phone(number: str) -> str:
@@ -58,14 +60,24 @@ def make_templates(settings: Settings) -> Jinja2Templates:
         trim_blocks=True,
         lstrip_blocks=True,
         bytecode_cache=_COMPILED,
+        extensions=["jinja2.ext.i18n"],
     )
+    # Each request passes its own gettext in the context (page_words), so one environment
+    # serves pages in every language at once; trimmed: a message's line breaks are spaces.
+    environment.policies["ext.i18n.trimmed"] = True
     environment.filters["phone"] = display_phone
     environment.filters["count"] = counted
-    return Jinja2Templates(env=environment, context_processors=[_clinic])
+    return Jinja2Templates(env=environment, context_processors=[_clinic, page_words])
+
+
+def as_location(request: Request, settings: Settings) -> None:
+    """Render this request's pages as one location of the clinic (its name, phone and
+    address in the header and footer): `settings` are that location's."""
+    request.state.location_settings = settings
 
 
 def _clinic(request: Request) -> dict[str, Any]:
-    settings = request_settings(request)
+    settings = getattr(request.state, "location_settings", None) or request_settings(request)
     return {"clinic": Clinic(settings.clinic_name, settings.clinic_phone, settings.clinic_address)}
 
 

@@ -1,4 +1,5 @@
-"""The pages behind the links messages carry: unsubscribe and preferences."""
+"""The pages behind the links messages carry: unsubscribe and preferences, in the lead's
+language."""
 
 from __future__ import annotations
 
@@ -25,16 +26,24 @@ from nurture.leads.actions import set_language
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep, request_evidence
+from nurture.web.i18n import N_, use_language
 from nurture.web.pages import render
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-CHANNEL_NAMES = {Channel.EMAIL: "emails", Channel.SMS: "text messages"}
+CHANNEL_NAMES = {Channel.EMAIL: N_("emails"), Channel.SMS: N_("text messages")}
+# Whole phrases, so each language joins the names its own way.
+BOTH_CHANNELS = N_("emails and text messages")
+UNKNOWN_LANGUAGE = N_("Language: choose English or Español.")
+# The language's name inside a sentence ("… in English", "… en español").
+IN_SENTENCE = {"en": N_("English"), "es": N_("Spanish")}
 
 
 def _described(channels: list[Channel]) -> str:
-    return " and ".join(CHANNEL_NAMES[channel] for channel in channels)
+    if len(channels) > 1:
+        return BOTH_CHANNELS
+    return "".join(CHANNEL_NAMES[channel] for channel in channels)
 
 
 @router.get("/unsubscribe/{token}")
@@ -42,7 +51,8 @@ def unsubscribe_page(
     request: Request, token: str, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """Ask to confirm; opening the link (or a mail scanner fetching it) changes nothing."""
-    _, payload = lead_from_token(session, settings, "unsubscribe", token)
+    lead, payload = lead_from_token(session, settings, "unsubscribe", token)
+    use_language(request, lead.language)
     channels = _described(token_channels(payload))
     return render(request, "unsubscribe.html", {"channels": channels, "token": token})
 
@@ -57,6 +67,7 @@ def unsubscribe(
         channels = token_channels(payload)
         evidence = request_evidence(request, "unsubscribe-link")
         stop_channels(session, lead, channels, evidence, clock.now())
+    use_language(request, lead.language)
     return render(request, "unsubscribed.html", {"channels": _described(channels)})
 
 
@@ -66,6 +77,7 @@ def preferences_page(
 ) -> Response:
     """Which messages the lead still receives, with a box to stop each or pause all."""
     lead, _ = lead_from_token(session, settings, "unsubscribe", token)
+    use_language(request, lead.language)
     consent = current_consent(session, lead.id)
     return render(request, "preferences.html", _preferences(token, consent, lead.language))
 
@@ -94,15 +106,18 @@ def save_preferences(
             stopped, consent, paused_until = _apply(session, request, lead, chosen, pause, now)
     except UnknownLanguage:
         lead, _ = lead_from_token(session, settings, "unsubscribe", token)
+        use_language(request, lead.language)
         context = _preferences(token, current_consent(session, lead.id), lead.language)
-        context["problem"] = "Language: choose English or Español."
+        context["problem"] = UNKNOWN_LANGUAGE
         return render(request, "preferences.html", context, 422)
+    # The page answers in the language just chosen.
+    use_language(request, lead.language)
     zone = lead_zone(lead.timezone, lead.phone, settings.clinic_zone)
-    resume = when(paused_until, zone).day if paused_until else None
+    resume = when(paused_until, zone, lead.language).day if paused_until else None
     saved = {
         "stopped": _described(stopped),
         "resume": resume,
-        "language": LANGUAGE_NAMES[language] if switched else None,
+        "language": IN_SENTENCE[language] if switched else None,
     }
     context = _preferences(token, consent, lead.language, saved)
     return render(request, "preferences.html", context)

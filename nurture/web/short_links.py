@@ -1,6 +1,7 @@
-"""/r/{code}: where a short link in a text goes. A person's click is counted against the
-text that carried it; a link preview (a phone or chat app fetching the page to show a
-card) and a HEAD request are sent on without counting, or every text would look clicked.
+"""/r/{code}: where a short link in a text or an email goes. A person's click is counted
+against the message that carried it; a link preview (a phone or chat app fetching the
+page to show a card) and a HEAD request are sent on without counting, or every message
+would look clicked.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from nurture.messages.short_links import ALPHABET, CODE_LENGTH, follow
 from nurture.web.deps import ClockDep, SessionDep, SettingsDep
+from nurture.web.i18n import N_
 from nurture.web.pages import render
 
 router = APIRouter()
@@ -24,8 +26,8 @@ PREVIEWERS = re.compile(
     re.IGNORECASE,
 )
 NOT_FOUND = {
-    "title": "Link not found",
-    "message": "This link is not one of ours, or it was typed with a letter changed.",
+    "title": N_("Link not found"),
+    "message": N_("This link is not one of ours, or it was typed with a letter changed."),
 }
 
 

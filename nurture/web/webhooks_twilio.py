@@ -146,6 +146,7 @@ async def twilio_sms(
         sender=_text(form, "From"),
         body=_text(form, "Body"),
         opt_out_type=_text(form, "OptOutType"),
+        to=_text(form, "To"),
     )
 
     def handle() -> str | None:

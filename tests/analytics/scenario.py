@@ -2,7 +2,8 @@
 
 Eight leads in the seeded campaign; what each does (times from START, Monday 2 Nov
 2026, 09:00 in Chicago):
-  ann  welcome email delivered, opened and clicked; books on day 1
+  ann  welcome email delivered, opened and clicked (its short link, which SendGrid's
+       click tracking wrapped: one click, two reports); books on day 1
   bo   welcome email delivered and opened twice; replies by email on day 1
   cy   welcome email delivered; unsubscribes through SendGrid
   di   welcome email bounces (hard)
@@ -29,6 +30,7 @@ from nurture.deliverability.events import ProviderEventIn
 from nurture.leads.models import Lead
 from nurture.messages.deliver import Delivery
 from nurture.messages.models import Message
+from nurture.messages.short_links import ShortLink, follow
 from nurture.replies.email_inbound import InboundEmail, receive_email
 from nurture.replies.sms_inbound import InboundSms, receive_sms
 from nurture.sequences.dispatch import dispatch_due
@@ -141,6 +143,21 @@ class Story:
             ]
             apply_events(session, events, self.clock.now(), self.settings)
 
+    def click(self, name: str, step: str) -> None:
+        """The lead follows the article link in their step message (a person, not a preview)."""
+        with self.factory.begin() as session:
+            code = session.scalars(
+                select(ShortLink.code)
+                .join(Message, Message.id == ShortLink.message_id)
+                .join(Lead, Lead.id == Message.lead_id)
+                .where(
+                    Lead.email == f"{name}@example.com",
+                    Message.step_key == step,
+                    ShortLink.name == "article",
+                )
+            ).one()
+            follow(session, self.settings, code, self.clock.now(), count=True)
+
     def email_reply(self, name: str, text: str) -> None:
         email = InboundEmail(
             f"<reply-{next(_ids)}@example.com>",
@@ -171,6 +188,7 @@ def seed_results(factory: sessionmaker[Session], clock: ManualClock, settings: S
     ids["hal"] = story.lead("hal", HAL_PHONE)
     story.until(timedelta(hours=1))
     story.events("ann", "welcome-article", "delivered", "open", "click")
+    story.click("ann", "welcome-article")
     story.events("bo", "welcome-article", "delivered", "open", "open")
     story.events("cy", "welcome-article", "delivered", "unsubscribe")
     story.events("di", "welcome-article", "bounce")

@@ -16,7 +16,7 @@ from nurture.booking.models import BookingStatus, DeskStatus
 from nurture.booking.notices import CANCELLATION
 from nurture.booking.service import book_slot, reschedule_booking
 from nurture.clock import ManualClock
-from nurture.config import Settings
+from nurture.config import Settings, get_settings
 from nurture.messages.models import MessageStatus
 from tests.booking.clinic import (
     TUE_0900,
@@ -49,7 +49,9 @@ def booked(
 
 def move(db: Database, clock: ManualClock, booking_id: int, status: DeskStatus) -> str:
     with db.factory.begin() as session:
-        return move_desk_status(session, booking_id, status, now=clock.now()).desk_status
+        return move_desk_status(
+            session, get_settings(), booking_id, status, now=clock.now()
+        ).desk_status
 
 
 def cancel(db: Database, settings: Settings, clock: ManualClock, booking_id: int) -> None:

@@ -37,7 +37,7 @@ def test_the_dry_run_timeline_lists_every_step_with_a_send_time(page: Page) -> N
     login(page, ACCOUNTS["marketing"], PASSWORD)
     page.goto(f"/admin/campaigns/{SLUG}")
     page.locator("#campaign-links").get_by_role("link", name="Dry-run timeline").click()
-    expect(page.locator("#dry-run tbody tr")).to_have_count(10)
+    expect(page.locator("#dry-run tbody tr")).to_have_count(11)
     expect(page.locator("#dry-run-welcome-article")).to_be_visible()
     expect(page.locator("#dry-run-screening-invitation")).to_be_visible()
     screenshot(page, "timeline")

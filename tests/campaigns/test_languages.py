@@ -75,8 +75,8 @@ def reader(language: str | None) -> Lead:
 def test_each_lead_gets_the_campaign_in_their_language(tmp_path: Path, settings: Settings) -> None:
     definition = load_campaign_dir(write(tmp_path / "bilingual"))
     welcome, hello = definition.spec.steps
-    spanish = compose_email(settings, reader("es"), definition, welcome, "r1")
-    english = compose_email(settings, reader("en"), definition, welcome, "r1")
+    spanish, _ = compose_email(settings, reader("es"), definition, welcome, "r1")
+    english, _ = compose_email(settings, reader("en"), definition, welcome, "r1")
     assert (spanish.subject, english.subject) == ("Lucía, su guía", "Lucía, your guide")
     assert "aquí tiene la guía" in spanish.text and "here is the guide" in english.text
     text, _ = compose_sms(settings, reader("es"), definition, hello, "r2")
@@ -93,7 +93,7 @@ def test_a_lead_in_a_language_the_campaign_does_not_write_gets_its_first(
     )
     english_only = write(tmp_path / "plain", english + "\n")
     definition = load_campaign_dir(english_only)
-    email = compose_email(settings, reader("es"), definition, definition.spec.steps[0], "r")
+    email, _ = compose_email(settings, reader("es"), definition, definition.spec.steps[0], "r")
     assert email.subject == "Lucía, your guide"
 
 

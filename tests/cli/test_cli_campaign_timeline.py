@@ -123,7 +123,7 @@ def test_timeline_matches_what_the_dispatcher_writes(
             "+12175550199",
         )
     )
-    assert len(written) == 10
+    assert len(written) == 11
     zone = settings.clinic_zone
     for key, due in written.items():
         local = due.astimezone(zone)

@@ -31,12 +31,13 @@ JORDAN_STEPS = (
     "anatomy-link",
     "sms-tip-nudge",
     "nerve-or-muscle",
+    "sms-anatomy-short",  # nobody in the demo opens email: each is texted the gist
     "how-pt-finds-cause",
     "treatment-options",
     "sms-screening-invite",
     "screening-invitation",
 )
-SMS_STEPS = ("sms-hello", "sms-tip-nudge", "sms-screening-invite")
+SMS_STEPS = ("sms-hello", "sms-tip-nudge", "sms-anatomy-short", "sms-screening-invite")
 JORDAN_PHONE, RILEY_PHONE = "+12175550100", "+13035550144"
 # Jordan 6 campaign emails + confirmation + front-desk note, Sam 7, Riley 7.
 DEMO_EMAILS = 8 + 7 + 7
@@ -192,10 +193,10 @@ def test_demo_prospect_who_texts_stop_gets_no_more_texts_but_emails_continue(
 
     # Riley's number got the one hello and nothing after the STOP.
     texts = [json.loads(line) for line in (demo_dir / "sms.log").read_text().splitlines()]
-    assert Counter(t["to"] for t in texts) == {JORDAN_PHONE: 5, RILEY_PHONE: 1}
+    assert Counter(t["to"] for t in texts) == {JORDAN_PHONE: 6, RILEY_PHONE: 1}
     riley_id = _lead_id(demo_dir, "Riley")
     sms_rows = _rows(demo_dir, Message, Message.lead_id == riley_id, Message.channel == "sms")
-    assert [m.status for m in sms_rows] == ["sent", "skipped", "skipped"]
+    assert [m.status for m in sms_rows] == ["sent", "skipped", "skipped", "skipped"]
 
 
 def test_demo_starts_from_a_fresh_folder_each_time(nurture: Invoke, settings: Settings) -> None:

@@ -43,3 +43,18 @@ def test_export_names_the_option_it_cannot_read(nurture: Invoke, synced: None) -
     assert "--booked: choose yes or no, not 'maybe'" in output
     output = failed_cleanly(nurture("leads", "export", "--out", "/nonexistent/dir/leads.csv"))
     assert "--out /nonexistent/dir/leads.csv" in output
+
+
+def test_export_filters_by_engagement_and_names_a_bad_number_of_days(
+    nurture: Invoke, synced: None
+) -> None:
+    succeeded(nurture(*DANA))
+    quiet = succeeded(nurture("leads", "export", "--not-engaged-days", "30", "--clicked", "no"))
+    assert [row[2] for row in list(csv.reader(io.StringIO(quiet)))[1:]] == ["dana@example.com"]
+    replied = succeeded(nurture("leads", "export", "--replied", "yes"))
+    assert len(list(csv.reader(io.StringIO(replied)))) == 1  # the header alone
+    output = failed_cleanly(
+        nurture("leads", "export", "--not-engaged-days", "a week", "--opened", "maybe")
+    )
+    assert "--not-engaged-days: a whole number of days from 1 to 3650, not 'a week'" in output
+    assert "--opened: choose yes or no, not 'maybe'" in output

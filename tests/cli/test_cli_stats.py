@@ -37,7 +37,7 @@ def test_stats_show_outcomes_statuses_and_skip_reasons(
         policy=SendingPolicy.from_settings(settings),
     )
     succeeded(nurture("leads", "book", "bo@example.com"))
-    output = succeeded(nurture("stats"))
+    output = succeeded(nurture("stats", "--campaign", SLUG))
     assert "enrolled 2   active 1   completed 0   exited 1 (booked a screening: 1)" in output
     # The messages-by-status table follows the results tables: read its rows after its header.
     lines = output.splitlines()

@@ -79,7 +79,7 @@ def test_sms_hours_outside_every_step_window_name_the_steps_that_could_never_go(
         " (10:00-18:00 and 19:00-21:00)",
     )
     assert {channel for channel, _ in problems} == {Channel.SMS}
-    assert len(problems) == 3  # the three text steps
+    assert len(problems) == 4  # the four text steps
 
 
 def test_sms_hours_that_shut_out_one_state_say_which(

@@ -1,4 +1,8 @@
-"""Opens and clicks count per message; a step's engagement is the sum over its messages."""
+"""Opens and clicks count per message; a step's engagement is the sum over its messages.
+
+An email's links are our short links: a click counts when the link is followed, and
+SendGrid's report of the same click (its click tracking wraps our links) is kept, not
+counted again."""
 
 from __future__ import annotations
 
@@ -7,7 +11,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from nurture.deliverability.engagement import engagement_by_step
+from nurture.deliverability.models import ProviderEvent
 from nurture.messages.models import Message
+from nurture.messages.short_links import ShortLink, follow
 from tests.deliverability.conftest import Sequence, Webhook, sendgrid_event
 from tests.factories import capture
 
@@ -43,9 +49,22 @@ def test_opens_and_clicks_add_up_per_step_across_leads(
         sendgrid_event("open", kim, at),
         sendgrid_event("bounce", lee, at + timedelta(seconds=1), type="bounce"),
     ]
-    assert webhook.post(events).json()["applied"] == 8
+    report = webhook.post(events).json()
+    assert (report["applied"], report["ignored"]) == (7, 1)
+    with sequence.db.factory.begin() as session:
+        # Dana's click arrives here too, through the short link SendGrid's wrapper opened.
+        code = session.scalars(
+            select(ShortLink.code)
+            .join(Message, Message.id == ShortLink.message_id)
+            .where(Message.ref == dana, ShortLink.name == "article")
+        ).one()
+        follow(session, sequence.settings, code, at, count=True)
     with sequence.db.factory() as session:
         engagement = engagement_by_step(session, campaign)
+        ignored = session.scalars(
+            select(ProviderEvent.ignored).where(ProviderEvent.event_type == "click")
+        ).all()
+    assert ignored == ["click counted by our short link"]
     assert list(engagement) == ["welcome-article"]  # email steps only, none later yet
     welcome = engagement["welcome-article"]
     assert (welcome.sent, welcome.delivered, welcome.failed) == (3, 2, 1)

@@ -58,6 +58,25 @@ campaign: $campaign
 
 A short guide.
 """)
+# The same steps in Spanish, for a campaign that writes in both languages (`spanish`).
+SPANISH = {
+    "welcome": ("01-welcome.es.md.j2", "{{ first_name }}, aquí tiene su guía"),
+    "sms-hello": ("02-sms-hello.es.txt.j2", None),
+    "follow-up": ("03-follow-up.es.md.j2", "Una segunda nota breve"),
+    "sms-nudge": ("04-sms-nudge.es.txt.j2", None),
+    "invitation": ("05-invitation.es.md.j2", "{{ first_name }}, su evaluación gratuita le espera"),
+}
+SPANISH_TEMPLATES = {
+    "01-welcome.es.md.j2": "Hola {{ first_name }}:\n\nSu guía: [léala]({{ article_url }}).\n",
+    "03-follow-up.es.md.j2": "Hola {{ first_name }}:\n\nUna segunda nota de {{ clinic.name }}.\n",
+    "04-sms-nudge.es.txt.j2": (
+        "{{ clinic.name }}: un consejo, {{ first_name }}: siga moviendose. "
+        "Responda PARAR para no recibir mas."
+    ),
+    "05-invitation.es.md.j2": (
+        "Hola {{ first_name }}:\n\n[Reserve una evaluación gratuita]({{ booking_url }}).\n"
+    ),
+}
 # Every step but the SMS hello reads the same in each test.
 STEP_TEMPLATES = {
     "01-welcome.md.j2": "Hi {{ first_name }},\n\nYour guide: [read it]({{ article_url }}).\n",
@@ -81,29 +100,52 @@ class ShortCampaign:
     article_summary: str
     delays: tuple[str, str, str, str, str]  # of STEP_KEYS, as campaign.yaml writes them
     sms_hello: str  # the SMS hello's template
+    sms_hello_es: str | None = None  # its Spanish: the campaign then writes in both
 
     def campaign_yaml(self) -> str:
         """The campaign's campaign.yaml."""
         delays = {
             key.replace("-", "_"): delay for key, delay in zip(STEP_KEYS, self.delays, strict=True)
         }
-        return CAMPAIGN_YAML.substitute(
+        text = CAMPAIGN_YAML.substitute(
             slug=self.slug,
             name=self.name,
             description=self.description,
             article=self.article,
             **delays,
         )
+        return text if self.sms_hello_es is None else _in_spanish_too(text)
 
     def step_templates(self) -> dict[str, str]:
         """Each step's template source, by file name."""
-        return {**STEP_TEMPLATES, "02-sms-hello.txt.j2": self.sms_hello}
+        templates = {**STEP_TEMPLATES, "02-sms-hello.txt.j2": self.sms_hello}
+        if self.sms_hello_es is not None:
+            templates |= {**SPANISH_TEMPLATES, "02-sms-hello.es.txt.j2": self.sms_hello_es}
+        return templates
 
     def article_markdown(self) -> str:
         """The article whose download enrols a lead in the campaign."""
         return ARTICLE.substitute(
             title=self.article_title, summary=self.article_summary, campaign=self.slug
         )
+
+
+def _in_spanish_too(text: str) -> str:
+    """campaign.yaml with `languages: [en, es]` and each step's Spanish translation."""
+    lines: list[str] = []
+    key = ""
+    for line in text.splitlines():
+        if line.startswith("steps:"):
+            lines.append("languages: [en, es]")
+        lines.append(line)
+        if line.startswith("  - key: "):
+            key = line.removeprefix("  - key: ")
+        if line.startswith("    template: "):
+            template, subject = SPANISH[key]
+            lines += ["    translations:", "      es:", f"        template: {template}"]
+            if subject is not None:
+                lines.append(f'        subject: "{subject}"')
+    return "\n".join(lines) + "\n"
 
 
 def templates_with(campaign: ShortCampaign, root: Path) -> Path:

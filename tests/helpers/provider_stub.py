@@ -197,6 +197,7 @@ class ProviderStub:
                         "message_ref": personalization.get("custom_args", {}).get("message_ref"),
                         "to": personalization["to"][0]["email"],
                         "subject": mail.get("subject") or personalization.get("subject"),
+                        "from": (mail.get("from") or {}).get("email"),
                         "attachments": [
                             _attachment(item) for item in mail.get("attachments") or []
                         ],
@@ -224,6 +225,8 @@ class ProviderStub:
                     "to": form["To"],
                     "body": form["Body"],
                     "provider_id": sid,
+                    # The number or Messaging Service it was sent from.
+                    "sender": form.get("From") or form.get("MessagingServiceSid"),
                 }
                 self._accept(record)
                 now = formatdate(usegmt=True)

@@ -79,7 +79,8 @@ def test_staff_opt_out_is_honoured_at_send_time_for_every_later_step(
     harness.delivery.deliver_batch(handed_to_worker)
     harness.run_for(timedelta(days=15))
     assert harness.email.sent == []
-    assert len(harness.sms.sent) == 3  # the other channel is untouched
+    # The other channel is untouched; the anatomy email never went, so its gist is texted.
+    assert len(harness.sms.sent) == 4
     emails = {m.step_key: m.reason for m in harness.messages().values() if m.channel == "email"}
     assert emails.pop("welcome-article") == "email consent revoked by staff"
     # Written after the opt-out: the gate read the ledger when each one fell due.

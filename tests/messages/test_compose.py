@@ -30,11 +30,15 @@ def test_email_has_text_and_html_parts_address_and_one_click_unsubscribe(
     settings: Settings, seeded_definition: CampaignDefinition
 ) -> None:
     step = seeded_definition.spec.steps[0]
-    email = compose_email(settings, lead(), seeded_definition, step, "ref123")
+    email, links = compose_email(settings, lead(), seeded_definition, step, "ref123")
     assert email.subject == "Dana, here is your guide to tight hamstrings"
+    [article] = [link for link in links if link.name == "article"]
+    assert article.target is not None
+    assert article.target.endswith("/articles/tight-hamstrings-sciatic-nerve/read")
     for part in (email.text, email.html):
         assert settings.clinic_address in part
-        assert "/articles/tight-hamstrings-sciatic-nerve/read" in part
+        # The guide is linked through the email's own short link, which counts the click.
+        assert article.url(settings) in part and article.target not in part
     url = email.headers["List-Unsubscribe"].strip("<>")
     assert url in email.text and url in email.html
     assert email.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -45,7 +49,7 @@ def test_email_has_text_and_html_parts_address_and_one_click_unsubscribe(
 def test_links_and_headers_carry_no_personal_data(
     settings: Settings, seeded_definition: CampaignDefinition
 ) -> None:
-    email = compose_email(
+    email, _ = compose_email(
         settings, lead(), seeded_definition, seeded_definition.spec.steps[-1], "r"
     )
     urls = [u for u in email.text.split() if u.startswith(("http", "(http"))]
@@ -58,7 +62,7 @@ def test_hostile_first_name_is_escaped_in_html_and_not_turned_into_a_link(
     settings: Settings, seeded_definition: CampaignDefinition
 ) -> None:
     name = "<script>x</script>[win](https://evil.example)"
-    email = compose_email(
+    email, _ = compose_email(
         settings, lead(name), seeded_definition, seeded_definition.spec.steps[0], "r"
     )
     assert "<script>" not in email.html
@@ -87,28 +91,40 @@ def test_texts_ask_twilio_for_delivery_reports_at_a_url_without_personal_data(
     assert sms.status_callback == "https://care.example.test/webhooks/twilio/status"
 
 
-def test_plain_text_booking_links_open_for_every_lead(
+def test_every_emails_booking_link_is_its_own_short_link_in_both_parts(
     settings: Settings, seeded_definition: CampaignDefinition
 ) -> None:
-    # Signed tokens are URL-safe base64, so about one in ten holds two underscores,
-    # which the Markdown-to-text step once read as emphasis and cut out.
+    # The HTML is parsed once per step with marks where each message's links go: every
+    # message must still get its own link, whole, in the text and the HTML part.
     invitation = seeded_definition.spec.steps[-1]
+    seen = set()
     for number in range(60):
-        someone = lead()
-        someone.public_id = f"{number:032x}"
-        email = compose_email(settings, someone, seeded_definition, invitation, "r")
-        booking = [u.strip("()") for u in email.text.split() if "/book/" in u]
-        assert booking, email.text
-        for url in booking:
-            assert url in email.html
-            token = url.rsplit("/", 1)[1]
-            assert read_token(settings, "book", token)["lead"] == someone.public_id
+        email, links = compose_email(settings, lead(), seeded_definition, invitation, f"r{number}")
+        [book] = [link for link in links if link.name == "book"]
+        assert book.target is None  # the booking page's token is signed when it is followed
+        assert book.url(settings) in email.text and book.url(settings) in email.html
+        assert "/book/" not in email.text
+        seen.add(book.code)
+    assert len(seen) == 60
+
+
+def test_unsubscribe_and_preferences_links_stay_direct(
+    settings: Settings, seeded_definition: CampaignDefinition
+) -> None:
+    email, links = compose_email(
+        settings, lead(), seeded_definition, seeded_definition.spec.steps[-1], "r"
+    )
+    unsubscribe = email.headers["List-Unsubscribe"].strip("<>")
+    assert "/r/" not in unsubscribe
+    assert read_token(settings, "unsubscribe", unsubscribe.rsplit("/", 1)[1])["lead"] == "0" * 32
+    assert f"Unsubscribe: {unsubscribe}" in email.text
+    assert {link.name for link in links} <= {"article", "book"}
 
 
 def test_plain_text_keeps_underscores_inside_words(
     settings: Settings, seeded_definition: CampaignDefinition
 ) -> None:
-    email = compose_email(
+    email, _ = compose_email(
         settings, lead("Mary_Ann"), seeded_definition, seeded_definition.spec.steps[0], "r"
     )
     assert "Mary_Ann" in email.text

@@ -47,11 +47,12 @@ def test_whole_sequence_reaches_the_lead_once_per_step(harness: Harness, db: Dat
     capture(db.factory, harness.clock, harness.settings)
     harness.run_for(timedelta(days=15))
     messages = harness.messages()
-    assert len(messages) == 10
+    # Every step, the text for leads who never open the anatomy email among them.
+    assert len(messages) == 11
     assert {m.status for m in messages.values()} == {MessageStatus.SENT}
     refs = [m.message_ref for m in harness.email.sent + harness.sms.sent]
     assert sorted(refs) == sorted(m.ref for m in messages.values())
-    assert len(harness.email.sent) == 7 and len(harness.sms.sent) == 3
+    assert len(harness.email.sent) == 7 and len(harness.sms.sent) == 4
 
 
 def test_delivering_the_same_batch_twice_hands_each_message_off_once(
@@ -293,13 +294,13 @@ def test_every_due_step_ends_settled_with_a_reason_when_not_sent(
     harness.run_for(timedelta(days=15))
     with db.factory() as session:
         messages = session.scalars(select(Message)).all()
-    assert len(messages) == 20
+    assert len(messages) == 22
     for message in messages:
         assert message.status in SETTLED_STATUSES
         if message.status != MessageStatus.SENT:
             assert message.reason, message.step_key
     skipped = [m for m in messages if m.status == MessageStatus.SKIPPED]
-    assert len(skipped) == 6 and {m.channel for m in skipped} == {"sms"}
+    assert len(skipped) == 8 and {m.channel for m in skipped} == {"sms"}
 
 
 def test_provider_timeout_after_the_request_is_unknown_and_not_retried(

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from nurture.campaigns.conditions import BranchRules, History, Jump, StepRecord
+from nurture.campaigns.spec import StepIf
 from nurture.channel import Channel
 from nurture.hours import SMS_LEGAL_HOURS, SendWindow
 from nurture.messages.gate import PAUSED_RECHECK, Action, Decision, GateFacts, gate
@@ -38,6 +40,29 @@ SMS_OK = GateFacts(
 EMAIL_OK = replace(SMS_OK, channel=Channel.EMAIL, address="ana@example.com", windows=())
 NOTICE = replace(SMS_OK, transactional=True, enrollment_status="")
 NO_CONSENT = {Channel.SMS: False, Channel.EMAIL: False}
+
+# Branches: the lead enrolled eight days ago; the anatomy email went out on day 4.
+ENROLLED = NOW - timedelta(days=8)
+ANATOMY_SENT = ENROLLED + timedelta(days=4)
+DAY_4 = ANATOMY_SENT + timedelta(hours=1)
+ANATOMY = "anatomy-link"
+
+
+def when(**condition: object) -> BranchRules:
+    """The rules of a step whose `if:` is `condition`."""
+    return BranchRules(StepIf.model_validate(condition))
+
+
+def did(record: StepRecord | None = None, replied_at: datetime | None = None) -> History:
+    """A history in which the anatomy email became `record` (None: never written)."""
+    return History(ENROLLED, {ANATOMY: record} if record else {}, replied_at)
+
+
+UNOPENED = did(StepRecord(ANATOMY_SENT))
+OPENED = did(StepRecord(ANATOMY_SENT, opened_at=DAY_4))
+CLICKED = did(StepRecord(ANATOMY_SENT, opened_at=DAY_4, clicked_at=DAY_4))
+NOT_OPENED_IN_3D = when(not_opened=ANATOMY, within="3d")
+JUMPED = BranchRules(None, (Jump("sms-anatomy-short", "how-pt-finds-cause"),))
 
 # (name, facts, now, decision)
 RULES = [
@@ -174,6 +199,118 @@ RULES = [
         NOTICE,
         NINE_PM,
         Decision(Action.HOLD, "outside sending hours (08:00-21:00, America/Chicago)", TOMORROW_8AM),
+    ),
+    (
+        "a text for leads who did not open a step goes to one who did not",
+        replace(SMS_OK, branch=NOT_OPENED_IN_3D, history=UNOPENED),
+        NOW,
+        Decision(Action.SEND, "branch taken: anatomy-link not opened within 3d"),
+    ),
+    (
+        "a text for leads who did not open a step is skipped for one who did, saying when",
+        replace(SMS_OK, branch=NOT_OPENED_IN_3D, history=OPENED),
+        NOW,
+        Decision(Action.SKIP, "branch not taken: opened anatomy-link on day 4"),
+    ),
+    (
+        "an open after the window counts as not opened within it",
+        replace(
+            SMS_OK,
+            branch=NOT_OPENED_IN_3D,
+            history=did(
+                StepRecord(ANATOMY_SENT, opened_at=ANATOMY_SENT + timedelta(days=3, hours=1))
+            ),
+        ),
+        NOW,
+        Decision(Action.SEND, "branch taken: anatomy-link not opened within 3d"),
+    ),
+    (
+        "a step for openers goes to a lead who opened",
+        replace(EMAIL_OK, branch=when(opened=ANATOMY), history=OPENED),
+        NOW,
+        Decision(Action.SEND, "branch taken: opened anatomy-link on day 4"),
+    ),
+    (
+        "a step for openers is skipped when the step asked about was never sent",
+        replace(EMAIL_OK, branch=when(opened=ANATOMY), history=did()),
+        NOW,
+        Decision(Action.SKIP, "branch not taken: anatomy-link was not sent"),
+    ),
+    (
+        "a step for clickers goes to a lead who clicked",
+        replace(EMAIL_OK, branch=when(clicked=ANATOMY), history=CLICKED),
+        NOW,
+        Decision(Action.SEND, "branch taken: clicked anatomy-link on day 4"),
+    ),
+    (
+        "a step for clickers is skipped for a lead who only opened",
+        replace(EMAIL_OK, branch=when(clicked=ANATOMY), history=OPENED),
+        NOW,
+        Decision(Action.SKIP, "branch not taken: anatomy-link not clicked"),
+    ),
+    (
+        "a step for leads who did not click is skipped for one who clicked",
+        replace(EMAIL_OK, branch=when(not_clicked=ANATOMY), history=CLICKED),
+        NOW,
+        Decision(Action.SKIP, "branch not taken: clicked anatomy-link on day 4"),
+    ),
+    (
+        "a step for leads who replied goes to one who replied",
+        replace(
+            EMAIL_OK,
+            branch=when(replied=True),
+            history=did(replied_at=ENROLLED + timedelta(days=1)),
+        ),
+        NOW,
+        Decision(Action.SEND, "branch taken: replied on day 1"),
+    ),
+    (
+        "a step for leads who replied is skipped for one who did not",
+        replace(EMAIL_OK, branch=when(replied=True), history=did()),
+        NOW,
+        Decision(Action.SKIP, "branch not taken: has not replied"),
+    ),
+    (
+        "a step for leads who clicked and did not book goes to one who has not booked",
+        replace(EMAIL_OK, branch=when(clicked=ANATOMY, booked=False), history=CLICKED),
+        NOW,
+        Decision(Action.SEND, "branch taken: clicked anatomy-link on day 4 and has not booked"),
+    ),
+    (
+        "a booked lead leaves by the exit goal before any branch is asked",
+        replace(EMAIL_OK, booked=True, branch=when(not_opened=ANATOMY), history=UNOPENED),
+        NOW,
+        Decision(Action.SKIP, "exit goal reached: a screening is booked"),
+    ),
+    (
+        "no text consent says so before any branch",
+        replace(SMS_OK, consent=NO_CONSENT, branch=NOT_OPENED_IN_3D, history=UNOPENED),
+        NOW,
+        Decision(Action.SKIP, "no sms consent"),
+    ),
+    (
+        "a branch taken still waits for the sending hours, and is asked again then",
+        replace(SMS_OK, branch=NOT_OPENED_IN_3D, history=UNOPENED),
+        NINE_PM,
+        Decision(Action.HOLD, "outside sending hours (08:00-21:00, America/Chicago)", TOMORROW_8AM),
+    ),
+    (
+        "a step a goto jumped over is skipped for the lead who got the goto's step",
+        replace(
+            EMAIL_OK,
+            branch=JUMPED,
+            history=History(ENROLLED, {"sms-anatomy-short": StepRecord(ANATOMY_SENT)}),
+        ),
+        NOW,
+        Decision(
+            Action.SKIP, "jumped over: sms-anatomy-short was sent, then goto how-pt-finds-cause"
+        ),
+    ),
+    (
+        "a step a goto would jump over goes to a lead who did not get the goto's step",
+        replace(EMAIL_OK, branch=JUMPED, history=History(ENROLLED, {})),
+        NOW,
+        Decision(Action.SEND, "on this path: sms-anatomy-short was not sent"),
     ),
 ]
 

@@ -59,9 +59,12 @@ def test_a_text_carries_a_short_link_of_its_own_written_before_it_went(
     # Nothing about the lead in the URL: not the name, the number or their public id.
     assert code not in (hello.ref, "Dana") and "Dana" not in code
     with db.factory() as session:
-        assert (
-            session.scalar(select(ShortLink.code).where(ShortLink.message_id != hello.id)) is None
+        other_texts = (
+            select(ShortLink.code)
+            .join(Message, Message.id == ShortLink.message_id)
+            .where(Message.channel == Channel.SMS, ShortLink.message_id != hello.id)
         )
+        assert session.scalar(other_texts) is None
 
 
 def test_a_text_handed_off_again_carries_the_same_link_and_writes_no_second_row(
@@ -173,3 +176,23 @@ def test_the_results_show_a_text_steps_clicks_and_click_rate_but_no_opens() -> N
     cells = dict(zip(STEP_HEADERS, step_cells(row), strict=True))
     assert (cells["Clicked"], cells["Click rate"]) == ("1", "50.0%")
     assert (cells["Opened"], cells["Open rate"], cells["Bounces"]) == ("n/a", "n/a", "n/a")
+
+
+def test_an_emails_links_are_short_links_that_count_for_the_email(
+    client: TestClient, db: Database, clock: ManualClock, settings: Settings, campaign: int
+) -> None:
+    capture(db.factory, clock, settings)
+    harness = Harness(db, clock, settings)
+    harness.run_for(timedelta(hours=1))
+    [email] = harness.email.sent
+    found = SHORT.search(email.text)
+    assert found is not None, email.text
+    assert found[0] in email.html and "/articles/" not in email.text
+    welcome = harness.messages()["welcome-article"]
+    assert stored(db, found[1]).message_id == welcome.id
+    # One-click unsubscribe works without the redirect: that link stays direct.
+    assert "/r/" not in email.headers["List-Unsubscribe"]
+    response = client.get(f"/r/{found[1]}", headers={"User-Agent": BROWSER}, follow_redirects=False)
+    assert response.headers["location"].endswith("/articles/tight-hamstrings-sciatic-nerve/read")
+    assert harness.messages()["welcome-article"].clicks == 1
+    assert stored(db, found[1]).last_clicked_at == clock.now()

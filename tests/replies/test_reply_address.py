@@ -29,7 +29,7 @@ def test_campaign_emails_reply_to_the_leads_own_address(
 ) -> None:
     lead = Lead(public_id=PUBLIC_ID, email="dana@example.com", first_name="Dana")
     step = seeded_definition.spec.steps[0]
-    email = compose_email(with_domain, lead, seeded_definition, step, "ref")
+    email, _ = compose_email(with_domain, lead, seeded_definition, step, "ref")
     assert email.reply_to is not None
     assert email.reply_to.endswith("@reply.riverside-pt.example")
     assert read_reply_token(with_domain, token_of(email.reply_to)) == PUBLIC_ID
@@ -39,7 +39,9 @@ def test_without_an_inbound_domain_replies_go_to_the_clinic_address(
     settings: Settings, seeded_definition: CampaignDefinition
 ) -> None:
     lead = Lead(public_id=PUBLIC_ID, email="dana@example.com", first_name="Dana")
-    email = compose_email(settings, lead, seeded_definition, seeded_definition.spec.steps[0], "r")
+    email, _ = compose_email(
+        settings, lead, seeded_definition, seeded_definition.spec.steps[0], "r"
+    )
     assert reply_address(settings, PUBLIC_ID) is None
     assert email.reply_to == settings.email_from
 

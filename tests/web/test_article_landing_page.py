@@ -25,6 +25,7 @@ def test_landing_page_labels_both_consent_boxes_with_the_exact_wording(
         "consent_email": False,
         "consent_sms": False,
         "website": "",  # the honeypot, off-screen
+        "language": "en",  # the page's own language: the lead is written to in it
     }
 
 

@@ -220,7 +220,9 @@ def test_the_lead_chooses_the_language_they_are_written_to_in(
     assert '<option value="en" selected>English</option>' in page.text
     saved = client.post(url, data={"language": "es"})
     assert saved.status_code == 200
-    assert "From now on we write to you in Español." in saved.text
+    # The page answers in the language just chosen.
+    assert '<html lang="es">' in saved.text
+    assert "De ahora en adelante le escribiremos en español." in saved.text
     assert '<option value="es" selected>Español</option>' in saved.text
     with db.factory() as session:
         assert session.get_one(Lead, lead.lead_id).language == "es"

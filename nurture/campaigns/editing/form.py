@@ -145,11 +145,13 @@ def _rendering_problems(
         if finding.severity != "error":
             continue
         mine = finding.where.endswith(f"/{template}") or (
-            f"steps[{index}]." in finding.where and ".translations." not in finding.where
+            f"steps[{index}]." in finding.where
+            and ".translations." not in finding.where
+            and ".variants[" not in finding.where
         )
         name = next((f for f in ("subject", "preheader") if f".{f}" in finding.where), "body")
-        # Anything else (another step, a translation this editor does not show) names
-        # its file, so staff know where the campaign-as-code needs changing.
+        # Anything else (another step, a translation or an A/B variant this editor does
+        # not show) names its file, so staff know where the campaign-as-code needs changing.
         message = finding.message if mine else f"{finding.where}: {finding.message}"
         problems.append(FieldProblem(name if mine else "campaign", message))
     return problems

@@ -39,6 +39,8 @@ class OutboundSms:
     to: str
     body: str
     status_callback: str | None = None
+    # The lead's location's number or Messaging Service SID; None: the channel's own.
+    sender: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

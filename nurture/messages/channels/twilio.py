@@ -11,6 +11,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
+from nurture.locations.directory import is_messaging_service
 from nurture.messages.channels.base import (
     OutboundSms,
     OutcomeUnknownError,
@@ -100,11 +101,12 @@ class TwilioChannel:
     def send(self, sms: OutboundSms) -> ProviderResult:
         """Hand the text to Twilio; the provider id is the message SID."""
         params: dict[str, str] = {"to": sms.to, "body": sms.body}
+        sender = sms.sender or self._messaging_service_sid or self._from_number
         # A messaging service picks the sender from its pool and applies its opt-outs.
-        if self._messaging_service_sid:
-            params["messaging_service_sid"] = self._messaging_service_sid
+        if is_messaging_service(sender):
+            params["messaging_service_sid"] = sender
         else:
-            params["from_"] = self._from_number
+            params["from_"] = sender
         if sms.status_callback:
             params["status_callback"] = sms.status_callback
         try:

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -29,6 +30,8 @@ from nurture.booking.service import UnknownBooking
 from nurture.booking.slots import SlotUnavailable, open_slots
 from nurture.clock import parse_moment
 from nurture.config import Settings
+from nurture.locations.directory import Locations, in_scope, staff_scope
+from nurture.locations.models import DEFAULT_LOCATION_ID
 from nurture.staff.models import StaffUser
 from nurture.staff.service import record_audit
 from nurture.web.admin.auth import check_csrf
@@ -82,6 +85,10 @@ def _bookings_page(
     problems: list[str],
     status_code: int = 200,
 ) -> Response:
+    # A desk limited to its clinics sees only theirs, in the first one's zone and hours.
+    scope = staff_scope(user.location_ids)
+    location_id = scope[0] if scope else DEFAULT_LOCATION_ID
+    settings = Locations.load(session).settings(settings, location_id)
     zone = settings.clinic_zone
     feed = staff_feed(session, user.id)
 
@@ -90,14 +97,16 @@ def _bookings_page(
         return f"{label.time} {label.zone}"
 
     label_day: Callable[[date], str] = lambda day: f"{day:%A, %B} {day.day}"  # noqa: E731
-    callbacks = callback_requests(session)
+    callbacks = callback_requests(session, scope)
     context = {
-        "days": screenings_by_day(session, first, DAYS_SHOWN, zone),
+        "days": screenings_by_day(session, first, DAYS_SHOWN, zone, scope),
         "callbacks": callbacks,
         # The free times to offer on the phone, read only when somebody is waiting.
         "slots": [
             (slot.starts_at.isoformat(), when(slot.starts_at, zone).full)
-            for slot in open_slots(session, settings, now=now, limit=SLOTS_OFFERED)
+            for slot in open_slots(
+                session, settings, now=now, limit=SLOTS_OFFERED, location_id=location_id
+            )
         ]
         if callbacks
         else [],
@@ -116,6 +125,13 @@ def _bookings_page(
         "zone": zone.key,
     }
     return admin_page(request, user, "bookings/week.html", context, status_code, section="bookings")
+
+
+def _check_scope(session: Session, user: StaffUser, booking_id: int) -> None:
+    """404 for a screening at a clinic this member of staff is not limited to."""
+    location_id = session.scalar(select(Booking.location_id).where(Booking.id == booking_id))
+    if location_id is not None and not in_scope(staff_scope(user.location_ids), location_id):
+        raise HTTPException(404, "There is no such screening")
 
 
 @router.get("/bookings")
@@ -162,6 +178,7 @@ def cancel(
     day: Annotated[str, Form()] = "",
 ) -> Response:
     """Cancel the screening and tell the patient, as if they had cancelled it themselves."""
+    _check_scope(session, user, booking_id)
     now = clock.now()
     try:
         cancel_screening(session, settings, booking_id, now=now)
@@ -189,6 +206,7 @@ def book_requested(
     day: Annotated[str, Form()] = "",
 ) -> Response:
     """Book the time agreed with a patient who asked to be called back."""
+    _check_scope(session, user, booking_id)
     now = clock.now()
     chosen = parse_moment(starts_at)
     if chosen is None:
@@ -226,9 +244,10 @@ def move_booking(
     if move not in MOVES:
         raise HTTPException(404, "There is no such action")
     status, action, notice = MOVES[move]
+    _check_scope(session, user, booking_id)
     now = clock.now()
     try:
-        booking: Booking = move_desk_status(session, booking_id, status, now=now)
+        booking: Booking = move_desk_status(session, settings, booking_id, status, now=now)
     except UnknownBooking:
         raise HTTPException(404, "There is no such screening") from None
     except DeskRefused as refused:

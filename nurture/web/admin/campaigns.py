@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from nurture.campaigns.archive import MAX_ARCHIVE_BYTES
+from nurture.campaigns.conditions import OPENS_NOTHING, Behaviour, behaviours, parse_behaviour
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.exchange import export_zip
 from nurture.campaigns.importing import ImportRefused, import_zip
@@ -235,9 +236,13 @@ def _dry_run_rows(
     zone: ZoneInfo,
     policy: SendingPolicy,
     sms: bool,
+    behaviour: Behaviour,
 ) -> list[dict[str, Any]]:
     rows = []
-    for planned in plan_steps(definition.spec, start, zone, policy, phone=None, sms_consent=sms):
+    plan = plan_steps(
+        definition.spec, start, zone, policy, phone=None, sms_consent=sms, behaviour=behaviour
+    )
+    for planned in plan:
         rows.append(
             {
                 "day": planned.day(start, zone),
@@ -246,6 +251,7 @@ def _dry_run_rows(
                 "when": local_time(planned.due, zone),
                 "moved": planned.moved_note(zone) or "",
                 "skipped": planned.skipped,
+                "branch": planned.branch,
             }
         )
     return rows
@@ -262,8 +268,10 @@ def timeline(
     start: str | None = None,
     zone: str | None = None,
     sms: str | None = None,
+    behaviour: str | None = None,
 ) -> Response:
-    """When each step would reach a sample lead who signs up at `start` in `zone`."""
+    """When each step would reach a sample lead who signs up at `start` in `zone`, on
+    the path the lead's `behaviour` takes through the campaign's branches."""
     campaign = _campaign(session, slug)
     definition = _current(session, campaign)
     zone_name = zone or settings.clinic_timezone
@@ -283,10 +291,17 @@ def timeline(
     signs_up = in_calendar(typed) if typed else None
     if signs_up is None:
         problems["start"] = f"Start: {shown!r} is not a date and time like 2026-11-02T09:00"
+    does = OPENS_NOTHING
+    choices = behaviours(definition.spec) if definition is not None else [OPENS_NOTHING]
+    if behaviour is not None and definition is not None:
+        try:
+            does = parse_behaviour(behaviour, definition.spec)
+        except ValueError as exc:
+            problems["behaviour"] = f"Lead's behaviour: {exc}"
     rows: list[dict[str, Any]] = []
     if not problems and definition is not None and signs_up is not None:
         policy = SendingPolicy.from_settings(settings)
-        rows = _dry_run_rows(definition, signs_up, shown_zone, policy, has_sms)
+        rows = _dry_run_rows(definition, signs_up, shown_zone, policy, has_sms, does)
     context = {
         "campaign": campaign,
         "rows": rows,
@@ -295,6 +310,8 @@ def timeline(
         "zone": zone_name,
         "zones": _zone_choices(settings, zone_name),
         "sms": has_sms,
+        "behaviour": behaviour if behaviour is not None else does.label,
+        "behaviours": [choice.label for choice in choices],
     }
     status_code = 400 if problems else 200
     return admin_page(

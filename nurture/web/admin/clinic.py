@@ -31,6 +31,7 @@ from nurture.clinic.form import (
 )
 from nurture.clinic.profile import save_overrides
 from nurture.config import Settings
+from nurture.locations.directory import Locations, Place
 from nurture.staff.models import StaffUser
 from nurture.staff.service import record_audit
 from nurture.web.admin.auth import CSRF_FIELD, check_csrf
@@ -57,10 +58,17 @@ def _availability(session: Session, settings: Settings) -> Availability:
     return stored_availability(session) or default_availability(settings)
 
 
+def _places(session: Session, settings: Settings) -> list[tuple[Place, Settings]]:
+    """Each location with the settings it sends and books under."""
+    locations = Locations.load(session)
+    return [(place, locations.settings(settings, place.id)) for place in locations]
+
+
 def _page(
     request: Request,
     user: StaffUser,
     values: dict[str, str],
+    places: list[tuple[Place, Settings]],
     checked: CheckedForm | None = None,
     status_code: int = 200,
 ) -> Response:
@@ -74,6 +82,8 @@ def _page(
         "days": [(day.capitalize(), hours_field(day)) for day in WEEKDAYS],
         "problems": checked.problems if checked else {},
         "problem_list": checked.problem_list() if checked else [],
+        # Shown only for a group: one clinic's only location is the clinic itself.
+        "places": places if len(places) > 1 else [],
     }
     return admin_page(
         request, user, "clinic/settings.html", context, status_code, section="settings"
@@ -87,7 +97,7 @@ def settings_form(
     """The clinic settings as they are in force now."""
     values = form_values(settings, _availability(session, settings))
     values["clinic_phone"] = display_phone(values["clinic_phone"])
-    return _page(request, user, values)
+    return _page(request, user, values, _places(session, settings))
 
 
 @router.post("/settings")
@@ -104,7 +114,7 @@ def save_settings(
     checked = check_form(session, typed, settings, availability)
     if checked.problems:
         values = {**form_values(settings, availability), **typed}
-        return _page(request, user, values, checked, 422)
+        return _page(request, user, values, _places(session, settings), checked, 422)
     if not checked.changes:
         return redirect_with_notice(request, PAGE, "Nothing changed.")
     now = clock.now()

@@ -27,6 +27,7 @@ InboxUser = Annotated[StaffUser, Depends(require_role(*roles_for("inbox")))]
 BookingsUser = Annotated[StaffUser, Depends(require_role(*roles_for("bookings")))]
 SettingsUser = Annotated[StaffUser, Depends(require_role(*roles_for("settings")))]
 StaffAdmin = Annotated[StaffUser, Depends(require_role(*roles_for("staff")))]
+WebhooksUser = Annotated[StaffUser, Depends(require_role(*roles_for("webhooks")))]
 
 
 def actor(request: Request, user: StaffUser) -> Actor:

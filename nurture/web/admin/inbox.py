@@ -19,6 +19,7 @@ from starlette.responses import Response
 from nurture.booking.display import when
 from nurture.config import Settings
 from nurture.leads.models import Lead
+from nurture.locations.directory import in_scope, staff_scope
 from nurture.replies.inbox import resolve_inbox_item
 from nurture.replies.inbox_view import conversation, item_sender, open_count, open_items
 from nurture.replies.models import InboxItem, InboxStatus
@@ -69,17 +70,20 @@ def inbox(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     """Open items that need a person, the newest message first."""
-    total = open_count(session)
+    scope = staff_scope(user.location_ids)
+    total = open_count(session, scope)
     last = max(1, -(-total // PER_PAGE))
     pages = Pages(min(page, last), last, total, "/admin/inbox")
-    rows = open_items(session, offset=(pages.number - 1) * PER_PAGE, limit=PER_PAGE)
+    offset = (pages.number - 1) * PER_PAGE
+    rows = open_items(session, offset=offset, limit=PER_PAGE, location_ids=scope)
     context = {"rows": rows, "page": pages, "label": lambda m: _label(settings, m)}
     return admin_page(request, user, "inbox/list.html", context, section="inbox")
 
 
-def _item(session: Session, item_id: int) -> tuple[InboxItem, Lead | None]:
+def _item(session: Session, item_id: int, user: StaffUser) -> tuple[InboxItem, Lead | None]:
     item = session.get(InboxItem, item_id)
-    if item is None:
+    # Another clinic's item is as absent as a missing one to a desk limited to its own.
+    if item is None or not in_scope(staff_scope(user.location_ids), item.location_id):
         raise HTTPException(404, "There is no such inbox item")
     lead = session.get(Lead, item.lead_id) if item.lead_id is not None else None
     return item, lead
@@ -134,7 +138,7 @@ def inbox_item(
     request: Request, item_id: RowId, user: InboxUser, session: SessionDep, settings: SettingsDep
 ) -> Response:
     """The conversation with the sender, a reply form and the resolve buttons."""
-    item, lead = _item(session, item_id)
+    item, lead = _item(session, item_id, user)
     return _item_page(request, user, session, settings, item, lead)
 
 
@@ -158,7 +162,7 @@ def reply(
     outcome: Annotated[str, Form()] = "resume",
 ) -> Response:
     """Queue the reply for the workers; resolve the item too when asked."""
-    item, lead = _item(session, item_id)
+    item, lead = _item(session, item_id, user)
     if lead is None:
         raise HTTPException(409, "This sender is not a lead: answer them from your own mailbox")
     key = reply_key if _REPLY_KEY.match(reply_key) else secrets.token_hex(16)
@@ -213,7 +217,7 @@ def resolve_item(
     outcome: Annotated[str, Form()] = "",
 ) -> Response:
     """Close the item and resume or end the lead's sequence."""
-    item, _ = _item(session, item_id)
+    item, _ = _item(session, item_id, user)
     if outcome not in ("resume", "end"):
         return redirect_with_notice(request, f"/admin/inbox/{item.id}", "Choose resume or end.")
     if item.status != InboxStatus.OPEN:

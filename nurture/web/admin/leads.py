@@ -49,6 +49,7 @@ from nurture.leads.search import (
     search_page,
 )
 from nurture.leads.zone import lead_zone
+from nurture.locations.directory import Locations, UnknownLocation
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 from nurture.staff.models import StaffUser
 from nurture.staff.service import record_audit
@@ -69,6 +70,10 @@ LABELS = {
     "booked": "Booked",
     "signed_up_from": "Signed up from",
     "signed_up_to": "Signed up to",
+    "opened": "Opened an email",
+    "clicked": "Clicked a link",
+    "replied": "Replied",
+    "not_engaged_days": "Not engaged in (days)",
 }
 
 
@@ -123,9 +128,10 @@ def _list_page(
     session: Session,
     settings: Settings,
     values: Mapping[str, str],
+    now: datetime,
     status_code: int = 200,
 ) -> Response:
-    wanted, problems = parse_filter(session, values, settings.clinic_zone)
+    wanted, problems = parse_filter(session, values, settings.clinic_zone, now)
     found = search_page(
         session, wanted, settings.clinic_zone, page=_page_number(values.get("page"))
     )
@@ -155,17 +161,17 @@ async def _form_values(request: Request) -> dict[str, str]:
 
 @router.get("/leads")
 def leads_list(
-    request: Request, user: LeadsUser, session: SessionDep, settings: SettingsDep
+    request: Request, user: LeadsUser, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> Response:
     """The lead list, filtered by the query string (which never holds a search text)."""
     values = dict(request.query_params)
     values.pop("q", None)  # a search typed into a URL by hand is not honoured: use the form
-    return _list_page(request, user, session, settings, values)
+    return _list_page(request, user, session, settings, values, clock.now())
 
 
 @router.post("/leads")
 async def leads_search(
-    request: Request, user: LeadsUser, session: SessionDep, settings: SettingsDep
+    request: Request, user: LeadsUser, session: SessionDep, settings: SettingsDep, clock: ClockDep
 ) -> Response:
     """The filter form: with search text the results come back directly, else as a GET."""
     values = await _form_values(request)
@@ -173,7 +179,7 @@ async def leads_search(
         wanted, problems = parse_filter(session, values, settings.clinic_zone)
         if not problems:
             return RedirectResponse(f"/admin/leads?{wanted.query_string()}", status_code=303)
-    return _list_page(request, user, session, settings, values)
+    return _list_page(request, user, session, settings, values, clock.now())
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +197,9 @@ class LeadsExport:
         """The leads `values` filter for, as a streamed CSV (or the list page with the
         filter's problems)."""
         request, user, session, settings = self.request, self.user, self.session, self.settings
-        wanted, problems = parse_filter(session, values, settings.clinic_zone)
+        wanted, problems = parse_filter(session, values, settings.clinic_zone, self.now)
         if problems:
-            return _list_page(request, user, session, settings, values)
+            return _list_page(request, user, session, settings, values, self.now)
         # Exporting personal data is worth a line in the audit log, with the filters only.
         detail = {"filters": wanted.query_string(), "search": bool(wanted.q)}
         record_audit(session, actor(request, user), "lead.exported", self.now, "leads", detail)
@@ -257,6 +263,9 @@ def _lead_page(
     problems: list[str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    # The lead's clinic: its zone, and its times to book them into.
+    locations = Locations.load(session)
+    settings = locations.settings(settings, lead.location_id)
     zone = lead_zone(lead.timezone, lead.phone, settings.clinic_zone)
     statuses = session.scalars(select(Enrollment.status).where(Enrollment.lead_id == lead.id))
     running = set(statuses)
@@ -273,7 +282,15 @@ def _lead_page(
         "bookings": bookings(session, lead.id),
         "slots": [
             (slot.starts_at.isoformat(), when(slot.starts_at, settings.clinic_zone).full)
-            for slot in open_slots(session, settings, now=now, limit=SLOTS_OFFERED)
+            for slot in open_slots(
+                session, settings, now=now, limit=SLOTS_OFFERED, location_id=lead.location_id
+            )
+        ],
+        "location": locations.get(lead.location_id).label(settings),
+        "other_locations": [
+            (place.slug, place.label(settings))
+            for place in locations
+            if place.id != locations.get(lead.location_id).id
         ],
         "can_pause": EnrollmentStatus.ACTIVE in running,
         "language_names": NAMES,
@@ -374,6 +391,20 @@ async def lead_language(here: ThisLead) -> Response:
             f"Nothing changed: the lead is already written to in {NAMES[choice]}."
         )
     return here.done("lead.language", {"language": choice}, f"Now written to in {NAMES[choice]}.")
+
+
+@router.post(LEAD + "/location")
+async def lead_location(here: ThisLead) -> Response:
+    """Make the lead a patient of another location: its number, hours and times."""
+    choice = (await here.field("location")).strip().lower()
+    try:
+        changed = actions.move_to_location(here.session, here.lead.id, choice)
+    except UnknownLocation as exc:
+        return here.page(f"location: {exc}", 422)
+    if not changed:
+        return here.unchanged("Nothing changed: the lead already belongs to that location.")
+    notice = "Moved; their next messages, times and bookings are that location's."
+    return here.done("lead.location", {"location": choice}, notice)
 
 
 @router.post(LEAD + "/pause")

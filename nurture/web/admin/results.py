@@ -7,12 +7,12 @@ the rollup as last counted, which "Recount now" counts again on the spot.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from sqlalchemy.orm import Session
 from starlette.responses import PlainTextResponse, Response
 
@@ -27,8 +27,16 @@ from nurture.analytics.funnel import (
 )
 from nurture.analytics.period import Period, PeriodError, parse_period
 from nurture.analytics.report import FUNNEL_HEADERS, STEP_HEADERS, funnel_cells, step_rows
+from nurture.analytics.variants import (
+    METRIC_LABELS,
+    StepTest,
+    campaign_tests,
+    difference_cell,
+    rate_cell,
+)
 from nurture.campaigns.models import Campaign
 from nurture.config import Settings
+from nurture.locations.directory import Locations, Place
 from nurture.staff.service import record_audit
 from nurture.web.admin.auth import check_csrf
 from nurture.web.admin.deps import ResultsUser, actor
@@ -39,7 +47,12 @@ router = APIRouter(prefix="/admin", dependencies=[Depends(check_csrf)])
 
 # The query parameters as the form names them; errors name the field as its label does.
 FIELDS = ("since", "until")
-LABELS = {"since": "Enrolled from", "until": "Enrolled before", "campaign": "Campaign"}
+LABELS = {
+    "since": "Enrolled from",
+    "until": "Enrolled before",
+    "campaign": "Campaign",
+    "location": "Location",
+}
 
 
 @dataclass(slots=True)
@@ -50,7 +63,12 @@ class Choice:
     since: str
     until: str
     campaigns: list[Campaign] = field(default_factory=list)
+    location: str = ""  # a location's slug; empty: every location together
+    locations: list[Place] = field(default_factory=list)
+    # Each location's funnel side by side, when every location is shown together.
+    by_location: list[tuple[Place, CampaignResults]] = field(default_factory=list)
     results: CampaignResults | None = None
+    tests: list[StepTest] = field(default_factory=list)  # the campaign's A/B tests
     problems: dict[str, str] = field(default_factory=dict)
     status_code: int = 200
 
@@ -62,20 +80,35 @@ def _choose(
     campaign: str,
     since: str,
     until: str,
+    location: str = "",
 ) -> Choice:
     campaigns = campaign_choices(session)
     slug = campaign.strip() or (campaigns[0].slug if campaigns else None)
-    choice = Choice(slug, since, until, campaigns)
+    places = list(Locations.load(session))
+    choice = Choice(slug, since, until, campaigns, location.strip().lower(), places)
     try:
         period = parse_period(since, until, settings.clinic_zone, names=FIELDS)
     except PeriodError as exc:
         choice.problems.update(exc.problems)
         choice.status_code = 400
         period = Period(zone=settings.clinic_zone)
+    if choice.location:
+        place = next((p for p in places if p.slug == choice.location), None)
+        if place is None:
+            choice.problems["location"] = "no location has that name; pick one from the list"
+            choice.status_code = 400
+        else:
+            period = replace(period, location_id=place.id)
     if slug is None or choice.problems:
         return choice
     try:
+        if not choice.location and len(places) > 1:
+            choice.by_location = [
+                (place, campaign_results(session, slug, replace(period, location_id=place.id)))
+                for place in places
+            ]
         choice.results = campaign_results(session, slug, period, now=now)
+        choice.tests = campaign_tests(session, slug, period)
         session.commit()  # a campaign never counted before was counted just now: keep it
     except UnknownCampaign:
         choice.problems["campaign"] = "no campaign has that name; pick one from the list"
@@ -90,8 +123,9 @@ def _chosen(
     campaign: str = "",
     since: str = "",
     until: str = "",
+    location: Annotated[str, Query(max_length=40)] = "",
 ) -> Choice:
-    return _choose(session, settings, clock.now(), campaign, since, until)
+    return _choose(session, settings, clock.now(), campaign, since, until, location)
 
 
 # Declared after the guard in each view: a refused visitor never has the results counted.
@@ -118,8 +152,24 @@ def results_page(
         "step_rows": step_rows(results) if results else [],
         "funnel_chart": funnel_chart(results) if results else None,
         "step_chart": step_chart(results) if results else None,
-        "export_query": {"campaign": choice.slug or "", "since": since, "until": until},
-        "counted": counted_text(results.counted_at, settings) if results else "",
+        "export_query": {
+            "campaign": choice.slug or "",
+            "since": since,
+            "until": until,
+            **({"location": choice.location} if choice.location else {}),
+        },
+        "locations": choice.locations,
+        "chosen_location": choice.location,
+        "by_location": choice.by_location,
+        "location_label": lambda place: place.label(settings),
+        "counted": counted_text(results.counted_at, settings, bool(choice.location))
+        if results
+        else "",
+        "tests": choice.tests,
+        "metric_labels": METRIC_LABELS,
+        "rate_cell": rate_cell,
+        "difference_cell": difference_cell,
+        "local_time": lambda moment: local_time(moment, settings),
     }
     return admin_page(
         request,
@@ -174,17 +224,27 @@ def recount(
     return redirect_with_notice(request, back, "Results recounted just now.")
 
 
-def counted_text(counted_at: datetime | None, settings: Settings) -> str:
+def counted_text(
+    counted_at: datetime | None, settings: Settings, one_location: bool = False
+) -> str:
     """'Counted at 2 Nov 2026, 09:15 CST · recounted every 5 minutes', in the clinic's time."""
     if counted_at is None:
-        return (
-            "Counted just now from the live tables (the clinic's zone is not a whole hour off UTC)"
+        why = (
+            "one location's leads"
+            if one_location
+            else "the clinic's zone is not a whole hour off UTC"
         )
-    local = counted_at.astimezone(settings.clinic_zone)
+        return f"Counted just now from the live tables ({why})"
     return (
-        f"Counted at {local.day} {local:%b %Y, %H:%M %Z} · "
+        f"Counted at {local_time(counted_at, settings)} · "
         f"recounted every {_every(settings.results_refresh_seconds)}"
     )
+
+
+def local_time(moment: datetime, settings: Settings) -> str:
+    """'2 Nov 2026, 09:15 CST': a stored moment in the clinic's time."""
+    local = moment.astimezone(settings.clinic_zone)
+    return f"{local.day} {local:%b %Y, %H:%M %Z}"
 
 
 def _every(seconds: float) -> str:

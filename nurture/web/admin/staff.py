@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
+from nurture.locations.directory import Locations, staff_scope
 from nurture.staff.audit_log import PER_PAGE, AuditFilter, audit_actions, audit_entries
 from nurture.staff.models import Role, StaffUser
 from nurture.staff.service import (
@@ -60,11 +61,21 @@ def _accounts_page(
     status_code: int = 200,
 ) -> Response:
     accounts = session.scalars(select(StaffUser).order_by(StaffUser.email)).all()
+    locations = Locations.load(session)
     context = {
         "accounts": [
-            {"account": account, "created": _local(account.created_at, zone)}
+            {
+                "account": account,
+                "created": _local(account.created_at, zone),
+                # Whose inbox and bookings they see (nurture locations limit-staff).
+                "locations": ", ".join(
+                    locations.get(place).slug for place in staff_scope(account.location_ids) or []
+                )
+                or "all",
+            }
             for account in accounts
         ],
+        "many_locations": len(locations) > 1,
         "roles": ROLES,
         "typed": {"email": "", "name": "", "role": Role.MARKETING.value, **(typed or {})},
         "problems": problems or {},

@@ -1,0 +1,1 @@
+"""The clinics of a group: each with its own address, sender, hours and zone."""

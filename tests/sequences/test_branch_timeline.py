@@ -1,0 +1,87 @@
+"""The dry run follows the campaign's branches for the behaviour staff pick: each path
+shows which steps go and which are skipped, and why."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from nurture.campaigns.conditions import OPENS_EVERYTHING, Behaviour, parse_behaviour
+from nurture.campaigns.definition import load_campaign_dir
+from nurture.campaigns.spec import CampaignSpec
+from nurture.config import Settings
+from nurture.consent.policy import SendingPolicy
+from nurture.sequences.timing import PlannedStep, plan_steps
+from tests.support import REPO
+
+CHICAGO = ZoneInfo("America/Chicago")
+MONDAY_9AM = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+SPEC = load_campaign_dir(REPO / "templates" / "campaigns" / "hamstring-sciatica").spec
+BRANCH = "sms-anatomy-short"
+
+
+def plan(
+    spec: CampaignSpec, settings: Settings, behaviour: str, *, sms: bool = True
+) -> dict[str, PlannedStep]:
+    does = parse_behaviour(behaviour, spec)
+    policy = SendingPolicy.from_settings(settings)
+    steps = plan_steps(
+        spec, MONDAY_9AM, CHICAGO, policy, phone=None, sms_consent=sms, behaviour=does
+    )
+    return {planned.step.key: planned for planned in steps}
+
+
+def with_goto(origin: str, target: str) -> CampaignSpec:
+    data = SPEC.model_dump(mode="json")
+    next(step for step in data["steps"] if step["key"] == origin)["goto"] = target
+    return CampaignSpec.model_validate(data)
+
+
+def test_a_lead_who_opens_nothing_gets_the_short_text_instead(settings: Settings) -> None:
+    steps = plan(SPEC, settings, "opens nothing")
+    assert steps[BRANCH].skipped is None
+    assert steps[BRANCH].branch == "branch taken: anatomy-link not opened within 3d"
+    assert all(p.skipped is None for p in steps.values())
+
+
+@pytest.mark.parametrize("behaviour", ["opens everything", "clicks anatomy-link"])
+def test_a_lead_who_opened_the_anatomy_email_is_not_sent_the_short_text(
+    settings: Settings, behaviour: str
+) -> None:
+    steps = plan(SPEC, settings, behaviour)
+    assert steps[BRANCH].skipped == "branch not taken: opened anatomy-link on day 4"
+    assert steps[BRANCH].branch is None
+    assert [key for key, p in steps.items() if p.skipped] == [BRANCH]
+
+
+def test_clicking_another_step_leaves_the_anatomy_email_unopened(settings: Settings) -> None:
+    assert plan(SPEC, settings, "clicks why-stretching-alone")[BRANCH].skipped is None
+
+
+def test_without_text_consent_the_branch_is_skipped_for_consent_first(settings: Settings) -> None:
+    assert plan(SPEC, settings, "opens nothing", sms=False)[BRANCH].skipped == "no sms consent"
+
+
+def test_a_goto_passes_over_steps_only_on_the_path_that_sends_its_step(
+    settings: Settings,
+) -> None:
+    spec = with_goto(BRANCH, "treatment-options")
+    unopened = plan(spec, settings, "opens nothing")
+    assert unopened["how-pt-finds-cause"].skipped == (
+        "jumped over: sms-anatomy-short was sent, then goto treatment-options"
+    )
+    assert unopened["treatment-options"].skipped is None
+    opened = plan(spec, settings, "opens everything")
+    assert opened["how-pt-finds-cause"].skipped is None
+    assert opened["how-pt-finds-cause"].branch == "on this path: sms-anatomy-short was not sent"
+
+
+def test_every_step_is_offered_as_a_behaviour_and_a_typo_names_the_choices() -> None:
+    assert parse_behaviour("  Opens   Everything ", SPEC) == OPENS_EVERYTHING
+    assert parse_behaviour("clicks anatomy-link", SPEC) == Behaviour(
+        "clicks anatomy-link", clicks=frozenset({"anatomy-link"})
+    )
+    with pytest.raises(ValueError, match=r"'clicks step 3' is not a behaviour.*anatomy-link"):
+        parse_behaviour("clicks step 3", SPEC)
