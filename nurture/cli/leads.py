@@ -287,6 +287,9 @@ def export(
         str | None,
         typer.Option(help="No open, click or reply in this many days.", metavar="DAYS"),
     ] = None,
+    variant: Annotated[
+        str | None, typer.Option(help="Sent this A/B variant of a tested step.", metavar="KEY")
+    ] = None,
 ) -> None:
     """Leads as CSV, newest first, filtered as the console's lead list filters them."""
     settings = clinic_settings()
@@ -302,6 +305,7 @@ def export(
         "clicked": clicked,
         "replied": replied,
         "not_engaged_days": not_engaged_days,
+        "variant": variant,
     }
     with sessions()() as session:
         wanted, problems = parse_filter(

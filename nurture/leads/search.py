@@ -53,11 +53,13 @@ FILTER_FIELDS = (
     "clicked",
     "replied",
     "not_engaged_days",
+    "variant",
 )
 YES_NO = {"yes": True, "no": False}
 YES_NO_FIELDS = ("email_consent", "sms_consent", "booked", "opened", "clicked", "replied")
 MAX_QUIET_DAYS = 3650  # ten years: longer than any lead has been with us
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,4}")
+_VARIANT_KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # as campaign files write variant keys
 STATUSES = tuple(status.value for status in EnrollmentStatus)
 
 
@@ -79,6 +81,7 @@ class LeadFilter:
     clicked: bool | None = None  # clicked a link in an email or a text of any step
     replied: bool | None = None
     not_engaged_days: int | None = None  # no open, click or reply in this many days
+    variant: str | None = None  # sent a message of this A/B variant (nurture.campaigns.variants)
     now: datetime | None = None  # when the days count back from (None: the time of the query)
 
     def query_string(self, **extra: int) -> str:
@@ -102,6 +105,8 @@ class LeadFilter:
                 values[name] = "yes" if choice else "no"
         if self.not_engaged_days is not None:
             values["not_engaged_days"] = self.not_engaged_days
+        if self.variant:
+            values["variant"] = self.variant
         values.update(extra)
         return urlencode(values)
 
@@ -132,6 +137,15 @@ def _days(name: str, value: str, problems: dict[str, str]) -> int | None:
     if _WHOLE_NUMBER.fullmatch(value) and 1 <= int(value) <= MAX_QUIET_DAYS:
         return int(value)
     problems[name] = f"a whole number of days from 1 to {MAX_QUIET_DAYS}, not {value!r}"
+    return None
+
+
+def _variant(value: str, problems: dict[str, str]) -> str | None:
+    if value == "":
+        return None
+    if _VARIANT_KEY.fullmatch(value.lower()):
+        return value.lower()
+    problems["variant"] = f"a variant's key as the campaign file names it, not {value[:40]!r}"
     return None
 
 
@@ -177,6 +191,7 @@ def parse_filter(
         clicked=choice["clicked"],
         replied=choice["replied"],
         not_engaged_days=_days("not_engaged_days", raw["not_engaged_days"], problems),
+        variant=_variant(raw["variant"], problems),
         now=now,
     )
     return found, problems
@@ -278,6 +293,8 @@ def _engagement(wanted: LeadFilter) -> list[ColumnElement[bool]]:
             ShortLink.last_clicked_at >= since,
         )
         where.extend([~reported, ~followed, ~_replied(InboundMessage.received_at >= since)])
+    if wanted.variant is not None:
+        where.append(exists().where(*_steps_sent(wanted), Message.variant == wanted.variant))
     return where
 
 

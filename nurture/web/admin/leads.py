@@ -74,6 +74,7 @@ LABELS = {
     "clicked": "Clicked a link",
     "replied": "Replied",
     "not_engaged_days": "Not engaged in (days)",
+    "variant": "A/B variant",
 }
 
 
