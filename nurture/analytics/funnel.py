@@ -37,7 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from nurture.analytics.period import Period
@@ -56,6 +56,7 @@ from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import load_version
 from nurture.channel import Channel
 from nurture.clock import utcnow
+from nurture.sequences.models import Enrollment
 
 NOT_ATTRIBUTED = "(not attributed)"
 STAGES: tuple[tuple[str, str], ...] = (
@@ -136,9 +137,18 @@ class CampaignResults:
 
 
 def campaign_choices(session: Session) -> list[Campaign]:
-    """Campaigns to pick from: active ones first, then by slug."""
+    """Campaigns to pick from: active ones first, the most enrolled first among them (so
+    the page opens on the article's own series, not a follow-up nobody reached yet), then
+    by slug."""
     active_first = case((Campaign.status == CampaignStatus.ACTIVE, 0), else_=1)
-    return list(session.scalars(select(Campaign).order_by(active_first, Campaign.slug)))
+    enrolled = (
+        select(func.count())
+        .where(Enrollment.campaign_id == Campaign.id)
+        .correlate(Campaign)
+        .scalar_subquery()
+    )
+    query = select(Campaign).order_by(active_first, enrolled.desc(), Campaign.slug)
+    return list(session.scalars(query))
 
 
 def campaign_results(

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from nurture.analytics.models import ResultsRefresh
 from nurture.booking.service import book_screening
-from nurture.campaigns.definition import CampaignDefinition
+from nurture.campaigns.definition import CampaignDefinition, load_campaign_dir
 from nurture.campaigns.models import Campaign, CampaignStatus
 from nurture.campaigns.sync import sync_campaign
 from nurture.clock import ManualClock
@@ -26,6 +26,7 @@ from tests.analytics.scenario import (
     STEPS_ALL,
     seed_results,
 )
+from tests.factories import capture
 from tests.support import Database
 from tests.web.admin.console import post_form, sign_in_as
 from tests.web.page_parsing import form_fields, text_by_id
@@ -329,3 +330,22 @@ def test_recount_without_the_csrf_token_is_refused(
     assert response.status_code == 403
     with db.factory() as session:
         assert session.scalar(select(func.count()).select_from(ResultsRefresh)) == 0
+
+
+def test_the_page_opens_on_the_campaign_leads_are_in_not_a_follow_up_nobody_reached(
+    client: TestClient,
+    db: Database,
+    clock: ManualClock,
+    settings: Settings,
+    campaign: int,
+    marketing: str,
+) -> None:
+    follow_up = load_campaign_dir(settings.templates_dir / "campaigns" / "hamstring-reengage")
+    with db.factory.begin() as session:
+        sync_campaign(session, follow_up, clock.now())  # active, and first by its slug
+    capture(db.factory, clock, settings, email="ann@example.com", first_name="Ann")
+    page = client.get("/admin/results")
+    assert page.status_code == 200
+    assert text_by_id(page.text, "results-heading").startswith(
+        "Tight hamstrings and the sciatic nerve"
+    )
