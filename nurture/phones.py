@@ -13,3 +13,8 @@ def parse_stored(phone: str | None) -> phonenumbers.PhoneNumber | None:
         return phonenumbers.parse(phone, None)
     except phonenumbers.NumberParseException:
         return None
+
+
+def is_messaging_service(sender: str) -> bool:
+    """Whether a Twilio sender is a Messaging Service SID (MG...) rather than a number."""
+    return sender.startswith("MG")

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from nurture.cli.context import cli_actor, cli_clock, clinic_settings, needs_database, sessions
 from nurture.cli.output import console, fail
-from nurture.locations.directory import Locations, is_messaging_service, overlay
+from nurture.locations.directory import Locations, overlay
 from nurture.locations.spec import LocationsError, read_locations_file, sync_locations
 from nurture.staff.models import StaffUser
 from nurture.staff.service import find_user, record_audit
@@ -30,8 +30,6 @@ def list_command() -> None:
     for place in places:
         local = overlay(settings, place)
         sender = place.sms_sender or "the clinic's"
-        if place.sms_sender and not is_messaging_service(place.sms_sender):
-            sender = place.sms_sender
         table.add_row(
             escape(place.slug),
             escape(place.label(settings)),

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from nurture.config import Settings
 from nurture.leads.models import Lead
 from nurture.locations.models import DEFAULT_LOCATION_ID, Location
-from nurture.phones import parse_stored
+from nurture.phones import is_messaging_service, parse_stored
 
 _DIGITS = re.compile(r"\d+")
 
@@ -31,11 +31,6 @@ class UnknownLocation(LookupError):
     def __init__(self, slug: str) -> None:
         super().__init__(f"no location is called {slug!r}")
         self.slug = slug
-
-
-def is_messaging_service(sender: str) -> bool:
-    """Whether a sender is a Twilio Messaging Service SID rather than a phone number."""
-    return sender.startswith("MG")
 
 
 @dataclass(frozen=True, slots=True)

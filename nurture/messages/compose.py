@@ -23,6 +23,7 @@ from nurture.links import (
 from nurture.messages.channels.base import OutboundEmail, OutboundSms
 from nurture.messages.models import Message
 from nurture.messages.render import Clinic, MessageContext, render_email, render_sms
+from nurture.messages.senders import sms_from
 from nurture.messages.short_links import ARTICLE, BOOK, Link, make_link
 from nurture.messages.transactional import EmailContent
 
@@ -151,17 +152,9 @@ def compose_sms(
         to=lead.phone or "",
         body=body,
         status_callback=status_callback(settings),
-        sender=sms_sender(settings),
+        sender=sms_from(settings),
     )
     return sms, [link for link in links if link.url(settings) in body]
-
-
-def sms_sender(settings: Settings) -> str | None:
-    """The number or Messaging Service a text goes from under `settings` (a location's
-    settings name its own), None for the console channel."""
-    if settings.sms_channel != "twilio":
-        return None
-    return settings.twilio_messaging_service_sid or settings.twilio_from_number or None
 
 
 def status_callback(settings: Settings) -> str | None:
@@ -180,7 +173,7 @@ def compose_notice(settings: Settings, lead: Lead, message: Message) -> Outbound
             to=lead.phone or "",
             body=content["body"],
             status_callback=status_callback(settings),
-            sender=sms_sender(settings),
+            sender=sms_from(settings),
         )
     email = EmailContent.from_json(content)
     # Only the lead's own notices carry the lead's reply address: a reply from the

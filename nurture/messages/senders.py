@@ -19,13 +19,20 @@ class Sender:
     rate: float  # sends a second; 0 means no limit
 
 
+def sms_from(settings: Settings) -> str | None:
+    """The Twilio number or Messaging Service texts go from under `settings` (a location's
+    settings name its own); None for the console channel."""
+    if settings.sms_channel != "twilio":
+        return None
+    return settings.twilio_messaging_service_sid or settings.twilio_from_number or None
+
+
 def sender_for(settings: Settings, channel: Channel) -> Sender:
     """The sender of `channel`'s messages under `settings`."""
     if channel is Channel.SMS:
         if settings.sms_channel != "twilio":
             return Sender("console-sms", 0.0)
-        number = settings.twilio_messaging_service_sid or settings.twilio_from_number
-        return Sender(f"twilio:{number}", settings.sms_send_rate)
+        return Sender(f"twilio:{sms_from(settings) or ''}", settings.sms_send_rate)
     if settings.email_channel != "sendgrid":
         return Sender("console-email", 0.0)
     # The account, by a digest of its key: the key itself never leaves the settings.

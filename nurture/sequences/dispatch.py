@@ -115,6 +115,13 @@ class LeadPlace(Protocol):
     location_id: int
 
 
+def _home_zones(session: Session) -> dict[int, ZoneInfo]:
+    """The zone of each location that has one of its own (the others are the clinic's)."""
+    return {
+        place.id: ZoneInfo(place.timezone) for place in Locations.load(session) if place.timezone
+    }
+
+
 def dispatch_due(
     factory: sessionmaker[Session],
     now: datetime,
@@ -146,11 +153,7 @@ def dispatch_due(
         ended: list[FollowUpEvent] = []
         winners = promoted_winners(session, {e.campaign_id for e in enrollments})
         # A lead whose own zone is unknown lives where their clinic is.
-        local_zones = {
-            place.id: ZoneInfo(place.timezone)
-            for place in Locations.load(session)
-            if enrollments and place.timezone
-        }
+        local_zones = _home_zones(session) if enrollments else {}
         for enrollment in enrollments:
             version = enrollment.campaign_version_id
             if version not in definitions:

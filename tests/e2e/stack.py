@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
+from xml.etree import ElementTree
 
 import httpx
 import redis
 from celery import Celery
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from twilio.request_validator import RequestValidator
 
 from nurture.campaigns.definition import campaign_dirs, load_campaign_dir
 from nurture.campaigns.sync import sync_campaign
@@ -399,3 +401,26 @@ def start_sequence_stack(
         abort=worker.trouble,
     )
     return SequenceStack(web, beat, worker, f"http://127.0.0.1:{web_port}")
+
+
+def post_inbound_text(
+    web_url: str, auth_token: str, *, sender: str, to: str, body: str, sid: str
+) -> list[str]:
+    """Post an inbound text to the running web process as Twilio does (signed for its
+    public URL); the texts it answered with, from its TwiML."""
+    params = {
+        "MessageSid": sid,
+        "AccountSid": TWILIO_TEST_SID,
+        "From": sender,
+        "To": to,
+        "Body": body,
+        "NumMedia": "0",
+    }
+    url = f"{web_url}/webhooks/twilio/sms"
+    signature = RequestValidator(auth_token).compute_signature(url, params)
+    response = httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/xml"), response.text
+    root = ElementTree.fromstring(response.text)
+    assert root.tag == "Response", response.text
+    return [element.text or "" for element in root.iter("Message")]

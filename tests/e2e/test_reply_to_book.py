@@ -10,14 +10,11 @@ prospect's texts reach the running web process as Twilio would send them: form p
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
-from twilio.request_validator import RequestValidator
 
 from nurture.booking.availability import WEEKDAYS, parse_availability, save_availability
 from nurture.booking.display import when
@@ -33,9 +30,9 @@ from nurture.replies.models import InboundMessage, SlotOffer
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 from tests.e2e.short_campaign import ShortCampaign
 from tests.e2e.stack import (
-    TWILIO_TEST_SID,
     StartStack,
     lead_messages,
+    post_inbound_text,
     provider_env,
     wait_until,
     zone_where_it_is_nine,
@@ -100,23 +97,10 @@ def short_campaign() -> ShortCampaign:
 
 
 def text_the_clinic(web_url: str, auth_token: str, body: str, sid: str) -> list[str]:
-    """Post an inbound text as Twilio does (signed for the public URL); the texts answered."""
-    params = {
-        "MessageSid": sid,
-        "AccountSid": TWILIO_TEST_SID,
-        "From": PHONE,
-        "To": CLINIC_NUMBER,
-        "Body": body,
-        "NumMedia": "0",
-    }
-    url = f"{web_url}{SMS_PATH}"
-    signature = RequestValidator(auth_token).compute_signature(url, params)
-    response = httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("application/xml"), response.text
-    root = ElementTree.fromstring(response.text)
-    assert root.tag == "Response", response.text
-    return [element.text or "" for element in root.iter("Message")]
+    """The prospect texts the clinic's number; the texts answered."""
+    return post_inbound_text(
+        web_url, auth_token, sender=PHONE, to=CLINIC_NUMBER, body=body, sid=sid
+    )
 
 
 def sent_steps(engine: Engine, public_id: str, kind: MessageKind) -> dict[str, list[str]]:

@@ -10,23 +10,21 @@ sequence goes on from the clinic's own number.
 
 from __future__ import annotations
 
-from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
-from twilio.request_validator import RequestValidator
 
 from nurture.clock import Clock
 from nurture.locations.spec import parse_locations, sync_locations
 from nurture.messages.models import MessageStatus
 from tests.e2e.short_campaign import ShortCampaign
 from tests.e2e.stack import (
-    TWILIO_TEST_SID,
     StartStack,
     lead_messages,
+    post_inbound_text,
     provider_env,
     wait_until,
 )
@@ -69,20 +67,10 @@ def fixed_zone_at(hour: int, clock: Clock) -> str:
 
 
 def text_north(web_url: str, auth_token: str, body: str) -> list[str]:
-    """Lucía texts Northside's number, as Twilio posts it (signed); the texts answered."""
-    params = {
-        "MessageSid": "SM" + "e5" * 16,
-        "AccountSid": TWILIO_TEST_SID,
-        "From": LUCIA_PHONE,
-        "To": NORTH_NUMBER,
-        "Body": body,
-        "NumMedia": "0",
-    }
-    url = f"{web_url}/webhooks/twilio/sms"
-    signature = RequestValidator(auth_token).compute_signature(url, params)
-    response = httpx.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=10)
-    assert response.status_code == 200, response.text
-    return [element.text or "" for element in ElementTree.fromstring(response.text).iter("Message")]
+    """Lucía texts Northside's number; the texts answered."""
+    return post_inbound_text(
+        web_url, auth_token, sender=LUCIA_PHONE, to=NORTH_NUMBER, body=body, sid="SM" + "e5" * 16
+    )
 
 
 @pytest.mark.timeout(120)

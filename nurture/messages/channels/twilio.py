@@ -11,7 +11,6 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
-from nurture.locations.directory import is_messaging_service
 from nurture.messages.channels.base import (
     OutboundSms,
     OutcomeUnknownError,
@@ -19,6 +18,7 @@ from nurture.messages.channels.base import (
     ProviderResult,
     RetryableError,
 )
+from nurture.phones import is_messaging_service
 
 TWILIO_API_URL = "https://api.twilio.com"
 
