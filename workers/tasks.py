@@ -85,7 +85,9 @@ def send_webhooks(self: ContextTask) -> int:
     policy = RetryPolicy.from_settings(context.settings)
     total = 0
     while True:  # drain a backlog now rather than one batch per beat tick
-        report = send_due(context.sessions, context.clock, policy)
+        report = send_due(
+            context.sessions, context.clock, policy, app_secret=context.settings.secret_key
+        )
         total += report.attempted
         if report.attempted < BATCH:
             return total

@@ -223,4 +223,4 @@ def _steps(session: Session, campaign: Campaign) -> dict[str, StepResult]:
     if campaign.current_version_id is None:
         return {}
     spec = load_version(session, campaign.current_version_id).spec
-    return {step.key: StepResult(step.key, step.channel.value) for step in spec.steps}
+    return {step.key: StepResult(step.key, step.medium) for step in spec.steps}

@@ -88,6 +88,11 @@ class StepTest:
         """The responses this step's channel reports: texts have no opens."""
         return METRICS if self.channel == "email" else METRICS[1:]
 
+    @property
+    def compared_on(self) -> Metric:
+        """The metric the variants are compared on: the promotion rule's, else clicks."""
+        return self.promote.metric if self.promote is not None else "clicks"
+
     def compared(self, variant: VariantResult, metric: Metric) -> Comparison | None:
         """`variant` against the first variant on `metric` (None for the first, or unsent)."""
         first = self.variants[0]

@@ -19,7 +19,7 @@ from nurture.booking.models import Booking, BookingStatus, DeskStatus
 from nurture.booking.slots import check_bookable, free_seat, take_seat
 from nurture.config import Settings
 from nurture.locations.directory import Locations, lead_settings, place_of_lead
-from nurture.messages.models import Message, MessageKind
+from nurture.messages.models import STEP_KINDS, Message
 from nurture.sequences.ending import end_enrollments
 from nurture.sequences.follow_up import lead_event
 from nurture.sequences.models import Enrollment, EnrollmentStatus
@@ -56,7 +56,7 @@ def end_sequences(session: Session, lead_id: int, now: datetime) -> None:
         [Enrollment.lead_id == lead_id, Enrollment.status == EnrollmentStatus.ACTIVE],
         EXIT_REASON,
         now,
-        messages=[Message.lead_id == lead_id, Message.kind == MessageKind.CAMPAIGN],
+        messages=[Message.lead_id == lead_id, Message.kind.in_(STEP_KINDS)],
     )
 
 
@@ -68,8 +68,25 @@ def book_screening(
     now: datetime,
     starts_at: datetime | None = None,
 ) -> Booking:
-    """Record a booking (or return the open one) and end the lead's sequences."""
+    """Record a booking (or return the open one) and end the lead's sequences; a new one
+    is announced (the lead.booked webhook), whichever door made it."""
+    booking, created = _open_booking(session, lead_id, source=source, now=now, starts_at=starts_at)
+    if created:
+        emit_booking(session, EventType.BOOKED, booking, now)
+    return booking
+
+
+def _open_booking(
+    session: Session,
+    lead_id: int,
+    *,
+    source: str,
+    now: datetime,
+    starts_at: datetime | None = None,
+) -> tuple[Booking, bool]:
+    """The lead's open booking, made now if there is none (True), with their sequences ended."""
     booking = upcoming_booking(session, lead_id)
+    created = booking is None
     if booking is None:
         booking = Booking(
             lead_id=lead_id,
@@ -82,7 +99,7 @@ def book_screening(
         session.add(booking)
     end_sequences(session, lead_id, now)
     session.flush()
-    return booking
+    return booking, created
 
 
 def request_screening(
@@ -95,7 +112,6 @@ def request_screening(
     booking = book_screening(session, lead_id, source=source, now=now)
     if existing is None:
         notices.queue_front_desk(session, settings, booking, "requested", now)
-        emit_booking(session, EventType.BOOKED, booking, now)
     return booking
 
 
@@ -125,7 +141,8 @@ def book_slot(
             session, settings, current.id, starts_at, source=source, now=now, offered_at=offered_at
         )
     seat_id = take_seat(session, starts_at, availability.capacity, now, place.id)
-    booking = book_screening(session, lead_id, source=source, now=now, starts_at=starts_at)
+    # Announced below, once it holds its seat: the event tells the time booked.
+    booking, _ = _open_booking(session, lead_id, source=source, now=now, starts_at=starts_at)
     booking.status = BookingStatus.CONFIRMED
     booking.source, booking.location_id = source, place.id
     booking.starts_at, booking.ends_at, booking.seat_id = starts_at, ends_at, seat_id

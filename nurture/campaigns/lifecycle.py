@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from nurture.campaigns.models import Campaign, CampaignStatus
-from nurture.messages.models import Message, MessageKind
+from nurture.messages.models import STEP_KINDS, Message
 from nurture.sequences.ending import end_enrollments
 from nurture.sequences.models import LIVE_ENROLLMENTS, Enrollment
 from nurture.staff.service import Actor, record_audit
@@ -72,7 +72,7 @@ def allowed_moves(status: str) -> list[CampaignStatus]:
 
 
 def enrollments_archive_would_end(session: Session, campaign_id: int) -> int:
-    """How many enrollments are still running (active or paused by staff)."""
+    """How many enrollments are still running (active, or paused for the front desk)."""
     return (
         session.scalar(
             select(func.count(Enrollment.id)).where(
@@ -89,7 +89,7 @@ def _archive(session: Session, campaign_id: int, now: datetime) -> tuple[int, in
         [Enrollment.campaign_id == campaign_id, Enrollment.status.in_(LIVE_ENROLLMENTS)],
         ARCHIVED_REASON,
         now,
-        messages=[Message.campaign_id == campaign_id, Message.kind == MessageKind.CAMPAIGN],
+        messages=[Message.campaign_id == campaign_id, Message.kind.in_(STEP_KINDS)],
     )
     return len(ended.enrollments), len(ended.messages)
 

@@ -115,7 +115,7 @@ def step_rows(definition: CampaignDefinition, settings: Settings) -> list[StepRo
             step.key,
             step.offset.days,
             step.delay,
-            step.channel.value,
+            step.medium,
             step.condition,
             _window(step, policy),
             headline(definition, step, settings),

@@ -17,6 +17,18 @@ DELAY_PATTERN = re.compile(r"^(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?$"
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Condition = Literal["sms_consent", "email_consent"]
+# A step a person does instead of a message (nurture.replies.call_backs): the front desk
+# calls the lead. Its template is the note the desk reads, in the campaign's first language.
+Task = Literal["call_back"]
+# How staff read a step's medium (StepSpec.medium) on every page and in the CLI.
+MEDIUM_NAMES = {"email": "Email", "sms": "SMS", "call": "Call back"}
+
+
+def medium_name(medium: str) -> str:
+    """'Email', 'SMS' or 'Call back' for a step's medium."""
+    return MEDIUM_NAMES.get(medium, medium)
+
+
 StepKey = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,79}$")]
 
 
@@ -154,6 +166,7 @@ class StepSpec(_Strict):
     key: StepKey
     delay: str
     channel: Channel
+    task: Task | None = None
     template: str = Field(pattern=r"^[\w.-]+$")
     subject: str | None = None
     preheader: str | None = None
@@ -175,11 +188,37 @@ class StepSpec(_Strict):
         serialize_by_alias=True,
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _a_task_is_about_the_phone(cls, data: object) -> object:
+        # A call-back reaches the lead on the phone the texts go to: its gate (a number
+        # on file, no STOP, SMS consent) is a text's, so the channel need not be written.
+        if isinstance(data, dict) and data.get("task") is not None and "channel" not in data:
+            return {**data, "channel": Channel.SMS.value}
+        return data
+
     @field_validator("delay")
     @classmethod
     def _delay_parses(cls, value: str) -> str:
         parse_delay(value)
         return value
+
+    @model_validator(mode="after")
+    def _task_is_no_message(self) -> StepSpec:
+        if self.task is None:
+            return self
+        if self.channel is not Channel.SMS:
+            raise ValueError("channel: a call-back is made to the lead's phone; leave it out")
+        if self.subject or self.preheader:
+            raise ValueError("a task step has no subject or preheader: its template is the note")
+        if self.variants or self.promote:
+            raise ValueError("variants: a task step has nobody to A/B test on")
+        if self.translations:
+            raise ValueError(
+                "translations: a task's note is read by the front desk, in the campaign's "
+                "first language"
+            )
+        return self
 
     @model_validator(mode="after")
     def _fields_fit_channel(self) -> StepSpec:
@@ -269,10 +308,18 @@ class StepSpec(_Strict):
             *variant_files,
         ]
 
+    @property
+    def medium(self) -> str:
+        """How the step reaches the lead, as staff read it: email, sms, or call (the
+        front desk phones them: a call_back task)."""
+        return "call" if self.task == "call_back" else self.channel.value
+
     def windows(self) -> list[SendWindow]:
-        """Every window this step must fall in: its own, plus the sending hours for SMS."""
+        """Every window this step must fall in: its own, plus the sending hours for SMS.
+
+        A task sends the lead nothing: only its own window (the desk's hours) applies."""
         windows = [self.window.window()] if self.window else []
-        if self.channel is Channel.SMS:
+        if self.channel is Channel.SMS and self.task is None:
             windows.append(SMS_LEGAL_HOURS)
         return windows
 
@@ -395,6 +442,8 @@ class CampaignSpec(_Strict):
             raise ValueError("languages: a language is named twice")
         others = set(self.languages[1:])
         for index, step in enumerate(self.steps):
+            if step.task is not None:
+                continue  # the front desk's note, in the first language (_task_is_no_message)
             if missing := sorted(others - set(step.translations)):
                 raise ValueError(
                     f"steps[{index}].translations.{missing[0]}: missing; the campaign "

@@ -25,6 +25,13 @@ from nurture.campaigns.lifecycle import (
     find_campaign,
 )
 from nurture.campaigns.models import Campaign, CampaignStatus, CampaignVersion
+from nurture.campaigns.preview import SAMPLE_PUBLIC_ID, headline
+from nurture.campaigns.sample_variants import (
+    PICK_FORMAT,
+    parse_picks,
+    shown_variants,
+    written_for_sample,
+)
 from nurture.campaigns.spec import StepSpec
 from nurture.campaigns.sync import load_version
 from nurture.campaigns.validate import sample_context
@@ -72,8 +79,8 @@ def _sms_table(definition: CampaignDefinition) -> Table | None:
         table.add_column(column, justify="right" if column in ("units", "segments") else "left")
     limit, sample = definition.spec.sms_max_segments, sample_context(definition)
     for step in definition.spec.steps:
-        if step.channel is not Channel.SMS:
-            continue
+        if step.channel is not Channel.SMS or step.task is not None:
+            continue  # a task's note is read by the desk, not counted by a carrier
         try:
             count = count_segments(render_sms(definition, step, sample))
         except TemplateProblem:
@@ -175,7 +182,7 @@ def _find_step(definition: CampaignDefinition, key: str) -> StepSpec:
 def _sample_context(
     settings: Settings, definition: CampaignDefinition, name: str
 ) -> MessageContext:
-    sample_lead = "0" * 32  # links are signed for a lead that does not exist
+    sample_lead = SAMPLE_PUBLIC_ID  # links are signed for a lead that does not exist
     return MessageContext(
         first_name=name,
         clinic=Clinic(settings.clinic_name, settings.clinic_phone, settings.clinic_address),
@@ -191,6 +198,13 @@ def preview(
     slug: Annotated[str, typer.Argument(help="The campaign's slug.")],
     step_key: Annotated[str, typer.Argument(help="The step's key.")],
     first_name: Annotated[str, typer.Option(help="The sample lead's first name.")] = "Jordan",
+    variant: Annotated[
+        str | None,
+        typer.Option(
+            help="For a step with an A/B test: the variant to render "
+            "(default: the one the sample lead gets)."
+        ),
+    ] = None,
 ) -> None:
     """Render one step for a sample lead, exactly as it would be sent."""
     settings = clinic_settings()
@@ -198,6 +212,8 @@ def preview(
     step = _find_step(definition, step_key)
     context = _sample_context(settings, definition, first_name)
     out = console()
+    if variant is not None or step.variants:
+        step = _variant_of(definition, step, variant)
     try:
         if step.channel is Channel.SMS:
             body = render_sms(definition, step, context)
@@ -218,6 +234,18 @@ def preview(
     out.print(f"[bold]Subject:[/] {escape(email.subject)}\n")
     out.print(escape(email.text))
     out.print(f"[dim]HTML part written to[/] {escape(str(html_path))}")
+
+
+def _variant_of(definition: CampaignDefinition, step: StepSpec, variant: str | None) -> StepSpec:
+    """The step as written in `variant` (the sample lead's when None), said on the console."""
+    picks = [] if variant is None else [f"{step.key}={variant}"]
+    try:
+        shown = shown_variants(definition.spec, parse_picks(picks, definition.spec), {})
+    except ValueError as exc:
+        fail(f"--variant {exc}")
+    arm = shown[step.key]
+    console().print(f"[bold]A/B test:[/] {escape(arm.label())}")
+    return written_for_sample(definition, step, arm.key)
 
 
 def _parse_start(text: str | None, zone: ZoneInfo) -> datetime:
@@ -257,9 +285,15 @@ def timeline(
             "'opens nothing', 'opens everything' or 'clicks STEP'."
         ),
     ] = OPENS_NOTHING.label,
+    variant: Annotated[
+        list[str] | None,
+        typer.Option(
+            help=f"Read another arm of an A/B test: {PICK_FORMAT} (repeat for more steps)."
+        ),
+    ] = None,
 ) -> None:
     """When each step would reach a lead who signs up at --start (the dispatcher's maths),
-    and which branch each takes for --behaviour."""
+    which branch each takes for --behaviour, and which A/B variant the sample lead gets."""
     settings = clinic_settings()
     zone = valid_zone(timezone)
     if zone is None:
@@ -275,6 +309,12 @@ def timeline(
         does = parse_behaviour(behaviour, definition.spec)
     except ValueError as exc:
         fail(f"--behaviour {exc}")
+    try:
+        picks = parse_picks(variant or [], definition.spec)
+    except ValueError as exc:
+        fail(f"--variant {exc}")
+    # A folder has no promoted winner: that is in the database (the console's dry run).
+    arms = shown_variants(definition.spec, picks, {})
     out = console()
     signs_up = local_time(enrolled_at, zone)
     out.print(
@@ -292,8 +332,15 @@ def timeline(
             notes.append(f"[green]{escape(planned.branch)}[/]")
         if planned.skipped:
             notes.append(f"[yellow]skipped: {escape(planned.skipped)}[/]")
+        if (arm := arms.get(planned.step.key)) is not None:
+            written = written_for_sample(definition, planned.step, arm.key)
+            words = "subject" if written.channel is Channel.EMAIL else "text"
+            notes.append(
+                f"[cyan]{escape(arm.label())}[/], {words}: "
+                f"{escape(headline(definition, written, settings))}"
+            )
         for line in entry(
-            day, planned.due, zone, planned.step.channel.value, planned.step.key, details=notes
+            day, planned.due, zone, planned.step.medium, planned.step.key, details=notes
         ):
             out.print(line)
 

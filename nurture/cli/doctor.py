@@ -32,6 +32,8 @@ from nurture.db import get_engine, get_sessionmaker
 from nurture.health.heartbeat import BEAT, read_all
 from nurture.health.readiness import BEAT_EVERY, MISSED, Check, chain_checks
 from nurture.health.schema import schema_revisions
+from nurture.webhooks_out.endpoints import unreadable_secrets
+from nurture.webhooks_out.models import WebhookEndpoint
 
 PING_TIMEOUT = 3
 
@@ -65,6 +67,23 @@ def campaigns_check() -> Check:
     if not active:
         return Check("campaigns", False, "no active campaign: run `nurture campaigns sync`")
     return Check("campaigns", True, f"{active} active")
+
+
+def webhook_secrets_check(settings: Settings) -> Check:
+    """Whether every enabled webhook endpoint can still be signed for."""
+    with get_sessionmaker()() as session:
+        if not session.scalar(select(func.count()).select_from(WebhookEndpoint)):
+            return Check("webhook secrets", True, "no endpoints configured")
+        unreadable = unreadable_secrets(session, settings.secret_key)
+    if unreadable:
+        ids = ", ".join(str(i) for i in unreadable)
+        return Check(
+            "webhook secrets",
+            False,
+            f"endpoint {ids}: sealed under another NURTURE_SECRET_KEY, so its posts wait; "
+            "restore that key, or remove the endpoint and add it again",
+        )
+    return Check("webhook secrets", True, "every enabled endpoint can be signed for")
 
 
 def _celery_app() -> Celery:
@@ -102,6 +121,7 @@ def chain(settings: Settings) -> list[Check]:
     with get_sessionmaker()() as session:
         heartbeats = read_all(session)
     checks += chain_checks(heartbeats, utcnow(), settings.dispatch_interval_seconds)
+    checks.append(_guarded("webhook secrets", lambda: webhook_secrets_check(settings)))
     channels = f"email via {settings.email_channel}, texts via {settings.sms_channel}"
     checks.append(Check("channels", True, channels))
     return checks

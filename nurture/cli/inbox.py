@@ -13,7 +13,7 @@ from nurture.cli.context import cli_clock, clinic_settings, needs_database, sess
 from nurture.cli.output import console, fail
 from nurture.leads.models import Lead
 from nurture.replies.inbox import UnknownInboxItem, resolve_inbox_item
-from nurture.replies.models import InboundMessage, InboxItem, InboxStatus
+from nurture.replies.models import InboundMessage, InboxItem, InboxKind, InboxStatus
 from nurture.text import local_time
 
 app = typer.Typer(help="The staff inbox: list open replies, resolve them.", no_args_is_help=True)
@@ -39,17 +39,19 @@ def list_items(
                 .order_by(InboundMessage.id)
             )
         }
-    table = Table("id", "when", "who", "channel", "status", "latest message")
+    table = Table("id", "when", "who", "channel", "status", "latest message / call-back note")
     for item, lead in rows:
         message = latest.get(item.id)
         who = f"{lead.first_name} <{lead.email}>" if lead else (message.sender if message else "?")
+        call_back = item.kind == InboxKind.CALL_BACK
+        said = (item.note if call_back else message.body if message else None) or ""
         table.add_row(
             str(item.id),
             local_time(item.last_message_at, settings.clinic_zone),
             escape(who),
-            item.channel,
+            "call" if call_back else item.channel,
             item.status,
-            escape((message.body if message else "")[:80]),
+            escape(said[:80]),
         )
     console().print(table if rows else "The inbox is empty.")
 

@@ -36,7 +36,7 @@ from nurture.leads.search import parse_filter
 from nurture.leads.submission import ConsentChoice, LeadSubmission
 from nurture.leads.zone import lead_zone
 from nurture.locations.directory import UnknownLocation
-from nurture.messages.models import WAITING_STATUSES, Message, MessageKind
+from nurture.messages.models import STEP_KINDS, WAITING_STATUSES, Message
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 from nurture.text import local_time
 
@@ -207,7 +207,7 @@ def book(email: Annotated[str, typer.Argument(help="The lead's email address.")]
             session.scalar(
                 select(func.count(Message.id)).where(
                     Message.lead_id == lead.id,
-                    Message.kind == MessageKind.CAMPAIGN,
+                    Message.kind.in_(STEP_KINDS),
                     Message.status.in_(WAITING_STATUSES),
                 )
             )

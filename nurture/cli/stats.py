@@ -21,6 +21,7 @@ from nurture.analytics.funnel import CampaignResults, campaign_results, recount_
 from nurture.analytics.period import Period, PeriodError, parse_period
 from nurture.analytics.report import FUNNEL_HEADERS, STEP_HEADERS, funnel_cells, step_rows
 from nurture.analytics.stats import STATUS_ORDER, CampaignStats, UnknownCampaign, campaign_stats
+from nurture.analytics.variants import campaign_tests
 from nurture.cli.context import cli_clock, clinic_settings, needs_database, sessions
 from nurture.cli.output import STATUS_STYLE, console, fail
 from nurture.messages.models import MessageStatus
@@ -109,7 +110,8 @@ def stats(
         str | None, typer.Option(help="Only leads enrolled before this date (YYYY-MM-DD).")
     ] = None,
     as_csv: Annotated[
-        bool, typer.Option("--csv", help="Print the funnel and per-step table as CSV.")
+        bool,
+        typer.Option("--csv", help="Print the funnel, per-step and A/B variant tables as CSV."),
     ] = False,
 ) -> None:
     """Funnel and per-step results, enrollments by outcome, messages by status."""
@@ -126,11 +128,13 @@ def stats(
             recount_results(session, item.slug, now)
     with factory() as session:
         results = [campaign_results(session, item.slug, period) for item in overview]
+        tests = [campaign_tests(session, item.slug, period) for item in overview]
     if as_csv:
-        for index, result in enumerate(results):
+        # The same file the Results page downloads, A/B variant block included.
+        for index, (result, tested) in enumerate(zip(results, tests, strict=True)):
             if index:
                 sys.stdout.write("\n")
-            write_results_csv(result, sys.stdout)
+            write_results_csv(result, sys.stdout, tested)
         return
     out = console()
     if not overview:

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from nurture.cli.context import cli_actor, cli_clock, needs_database, sessions
+from nurture.cli.context import cli_actor, cli_clock, load_settings, needs_database, sessions
 from nurture.cli.output import console, fail
 from nurture.staff.service import record_audit
 from nurture.webhooks_out.delivery_log import LOG_LIMIT, delivery_log
@@ -46,7 +46,9 @@ def add(
     now = cli_clock().now()
     with sessions().begin() as session:
         try:
-            endpoint, secret = add_endpoint(session, url, event or ALL_EVENTS, now)
+            endpoint, secret = add_endpoint(
+                session, url, event or ALL_EVENTS, now, app_secret=load_settings().secret_key
+            )
         except EndpointError as exc:
             fail(f"{exc.field}: {exc}")
         record_audit(session, cli_actor(), "webhook.added", now, f"webhook:{endpoint.id}")

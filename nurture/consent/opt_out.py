@@ -21,7 +21,7 @@ from nurture.channel import Channel
 from nurture.consent.ledger import Evidence, revoke
 from nurture.consent.models import ConsentAction, ConsentEvent
 from nurture.messages import outbox
-from nurture.messages.models import Message, MessageKind
+from nurture.messages.models import STEP_KINDS, Message
 from nurture.webhooks_out.events import emit
 from nurture.webhooks_out.models import EventType
 
@@ -92,6 +92,6 @@ def opt_out(
             Message.channel == request.channel,
         ]
         if request.skip is Skip.CAMPAIGN:
-            where.append(Message.kind == MessageKind.CAMPAIGN)
+            where.append(Message.kind.in_(STEP_KINDS))
         outbox.skip_waiting(session, where, request.reason, now)
     return recorded

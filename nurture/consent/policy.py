@@ -59,6 +59,8 @@ class SendingPolicy:
         """Every window a step must fall in for this lead: the step's, the channel's
         sending hours and, for SMS, the stricter hours of the lead's state."""
         windows = [step.window.window()] if step.window else []
+        if step.task is not None:
+            return tuple(windows)  # a task texts nobody: only the desk's hours, if given
         if step.channel in self.sending_hours:
             windows.append(self.sending_hours[step.channel])
         if step.channel is Channel.SMS:

@@ -18,7 +18,7 @@ from nurture.consent.opt_out import OptOut, opt_out
 from nurture.leads.models import Lead
 from nurture.links import InvalidToken, TokenPurpose, read_token
 from nurture.messages import outbox
-from nurture.messages.models import Message, MessageKind
+from nurture.messages.models import STEP_KINDS, Message
 from nurture.sequences.models import LIVE_ENROLLMENTS, Enrollment
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def pause_campaigns(
     # queued rows, so once held here the worker leaves it alone.
     campaign_messages = [
         Message.lead_id == lead_id,
-        Message.kind == MessageKind.CAMPAIGN,
+        Message.kind.in_(STEP_KINDS),
         Message.channel.in_(channels),
     ]
     outbox.hold_waiting(session, campaign_messages, until, PAUSE_REASON, now)

@@ -147,6 +147,7 @@ class TimelineEntry:
     delivered_at: datetime | None = None
     opens: int = 0
     clicks: int = 0
+    variant: str | None = None  # the A/B variant it was written from, on a tested step
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +193,8 @@ def lead_timelines(
                         day=_day(at, enrollment.enrolled_at, zone),
                         at=at.astimezone(zone),
                         step_key=step.key,
-                        channel=message.channel,
+                        # A call-back is made by phone: "call", not the "sms" it is filed under.
+                        channel=step.medium if step.task else message.channel,
                         status=message.status,
                         text=message.summary,
                         reason=message.reason,
@@ -200,6 +202,7 @@ def lead_timelines(
                         delivered_at=message.delivered_at,
                         opens=message.opens,
                         clicks=message.clicks,
+                        variant=message.variant,
                     )
                 )
                 continue
@@ -210,7 +213,7 @@ def lead_timelines(
                     day=_day(at, enrollment.enrolled_at, zone),
                     at=at.astimezone(zone),
                     step_key=step.key,
-                    channel=step.channel.value,
+                    channel=step.medium,
                     status="skipped" if ended else "pending",
                     text=None,
                     reason=f"sequence ended: {enrollment.end_reason}" if ended else None,

@@ -172,7 +172,8 @@ def capture_lead(
 
     A campaign with double opt-in records the email consent only when the person
     confirms their address (unless it is confirmed already): until then the enrollment
-    waits and one confirmation email goes out.
+    waits and one confirmation email goes out. The lead.captured webhook is owed in the
+    same transaction.
     """
     # In the form's language: the confirmation email names the article the person read.
     article = load_article(settings.templates_dir, submission.article, submission.language)
@@ -195,21 +196,33 @@ def capture_lead(
     if submission.consent.sms:
         grant(session, lead.id, Channel.SMS, evidence, now, settings.clinic_name, shown)
     if target is None:
-        return CaptureResult(lead.id, lead.public_id, created, enrolled=False)
-    policy = SendingPolicy.from_settings(settings)
-    enrolled = enrol_lead(session, lead, target, now, settings, policy, confirm_first)
-    if confirm_first:
-        queue_confirmation(session, settings, lead, article, target.slug, now)
-    return CaptureResult(lead.id, lead.public_id, created, enrolled, confirm_first)
+        result = CaptureResult(lead.id, lead.public_id, created, enrolled=False)
+    else:
+        policy = SendingPolicy.from_settings(settings)
+        enrolled = enrol_lead(session, lead, target, now, settings, policy, confirm_first)
+        if confirm_first:
+            queue_confirmation(session, settings, lead, article, target.slug, now)
+        result = CaptureResult(lead.id, lead.public_id, created, enrolled, confirm_first)
+    announce_capture(session, result, submission, evidence.source, now)
+    return result
 
 
 def announce_capture(
-    session: Session, result: CaptureResult, submission: LeadSubmission, now: datetime
+    session: Session,
+    result: CaptureResult,
+    submission: LeadSubmission,
+    source: str,
+    now: datetime,
 ) -> None:
-    """The lead.captured webhook, in the capture's own transaction."""
+    """The lead.captured webhook, in the capture's own transaction.
+
+    Every door that takes a lead in calls this once per lead: the form, the API and
+    `nurture leads add` through capture_lead, a CSV import once per row it keeps.
+    """
     details = {
         "capture": {
-            "article": submission.article,
+            "source": source,  # the consent evidence's: "form:<article>", "csv-import:<file>"…
+            "article": submission.article or None,  # an import answers no article request
             "new_lead": result.created,
             "enrolled": result.enrolled,
             "consent": {"email": submission.consent.email, "sms": submission.consent.sms},
@@ -229,14 +242,12 @@ def record_download(
     try:
         with session.begin():
             result = capture_lead(session, submission, evidence, now, settings)
-            announce_capture(session, result, submission, now)
     except IntegrityError:
         # A double-clicked button sends two requests for one new email at once, and
         # the slower insert hits the unique index. The winner's row exists now, so a
         # second attempt finds it and records this request's consent against it.
         with session.begin():
             result = capture_lead(session, submission, evidence, now, settings)
-            announce_capture(session, result, submission, now)
     log.info(
         "lead %s captured via %s (new=%s, enrolled=%s)",
         result.lead_public_id,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from nurture.campaigns.conditions import History, rules_for
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.models import CampaignStatus
+from nurture.campaigns.spec import StepSpec
 from nurture.campaigns.sync import load_version
 from nurture.channel import Channel
 from nurture.clock import Clock
@@ -37,7 +38,7 @@ from nurture.messages.channels.base import (
     RetryableError,
     SmsChannel,
 )
-from nurture.messages.compose import compose_email, compose_notice, compose_sms
+from nurture.messages.compose import compose_email, compose_notice, compose_sms, message_context
 from nurture.messages.facts import (
     BatchState,
     Loaded,
@@ -49,12 +50,13 @@ from nurture.messages.facts import (
 from nurture.messages.gate import Action, Decision, gate
 from nurture.messages.handoff import HandOffs, Prepared
 from nurture.messages.history import load_histories
-from nurture.messages.models import Message, MessageKind, MessageStatus
+from nurture.messages.models import STEP_KINDS, Message, MessageKind, MessageStatus
 from nurture.messages.pacing import MemoryPacer, Pacer
-from nurture.messages.render import TemplateProblem
+from nurture.messages.render import TemplateProblem, render_sms
 from nurture.messages.segments import count_segments
 from nurture.messages.senders import sender_for
 from nurture.messages.short_links import Link, record_links
+from nurture.replies.call_backs import open_call_back
 from nurture.telemetry.counters import CounterStore, MemoryCounters, ProviderCall, record_calls
 
 log = logging.getLogger(__name__)
@@ -228,6 +230,8 @@ class Delivery:
         settled = _settle(message.id, decision)
         if settled:
             return settled
+        if step.task is not None:
+            return self._hand_to_desk(session, item, definition, step, settings, now, decision)
         if decision.reason:
             notes[message.id] = decision.reason
         try:
@@ -247,12 +251,45 @@ class Delivery:
             reason = {"reason": f"template error: {exc}"[:300]}
             return outbox.Move(message.id, MessageStatus.FAILED, reason)
 
+    def _hand_to_desk(
+        self,
+        session: Session,
+        item: Loaded,
+        definition: CampaignDefinition,
+        step: StepSpec,
+        settings: Settings,
+        now: datetime,
+        decision: Decision,
+    ) -> outbox.Move:
+        """A task step the gate let through: its note goes to the lead's front desk.
+
+        Settled as sent in the claim's own commit, with the inbox item it opened: the
+        item and the settled row exist together or not at all (invariant 1 holds, as
+        nothing here can be handed off twice)."""
+        message, lead = item.message, item.lead
+        try:
+            note = render_sms(definition, step, message_context(settings, lead, definition))
+        except TemplateProblem as exc:
+            return outbox.Move(
+                message.id, MessageStatus.FAILED, {"reason": f"template error: {exc}"[:300]}
+            )
+        opened = open_call_back(
+            session, lead_id=lead.id, phone=lead.phone or "", note=note, now=now
+        )
+        why = f"; {decision.reason}" if decision.reason else ""
+        values: dict[str, object] = {
+            "sent_at": now,
+            "reason": f"call-back task for the front desk (inbox item {opened.id}){why}"[:300],
+            "summary": note[:200],
+        }
+        return outbox.Move(message.id, MessageStatus.SENT, values)
+
     def _histories(self, session: Session, batch: list[Loaded]) -> dict[int, History]:
         """What the leads did with earlier steps, for the batch's steps that branch."""
         wanted = set()
         for item in batch:
             enrollment = item.enrollment
-            if enrollment is None or item.message.kind != MessageKind.CAMPAIGN:
+            if enrollment is None or item.message.kind not in STEP_KINDS:
                 continue
             spec = self._definition(session, enrollment.campaign_version_id).spec
             known = any(step.key == item.message.step_key for step in spec.steps)

@@ -21,6 +21,9 @@ from nurture.sequences.schedule import next_allowed
 # A paused sequence's messages are looked at again this often until staff resume it.
 PAUSED_RECHECK = timedelta(hours=1)
 PAUSED_CAMPAIGN = "campaign paused by staff"
+# A lead's own sequence pauses while the front desk has an open inbox item for them (a
+# reply to answer or a call to make), not because staff chose to pause it.
+PAUSED_FOR_DESK = "sequence paused until the front desk closes the lead's inbox item"
 CONDITION_CHANNEL = {"sms_consent": Channel.SMS, "email_consent": Channel.EMAIL}
 
 
@@ -79,7 +82,7 @@ def gate(facts: GateFacts, now: datetime) -> Decision:
             Action.SKIP, f"left the campaign: {facts.enrollment_end_reason or 'exited'}"
         )
     if marketing and facts.enrollment_status == EnrollmentStatus.PAUSED:
-        return Decision(Action.HOLD, "sequence paused by staff", now + PAUSED_RECHECK)
+        return Decision(Action.HOLD, PAUSED_FOR_DESK, now + PAUSED_RECHECK)
     channel = facts.channel.value
     if not facts.address:
         return Decision(Action.SKIP, f"no {channel} address on file")

@@ -28,6 +28,13 @@ class MessageStatus(StrEnum):
 class MessageKind(StrEnum):
     CAMPAIGN = "campaign"  # a campaign step: marketing rules apply
     TRANSACTIONAL = "transactional"  # a notice the person asked for (see messages.transactional)
+    # A campaign step a person does (the front desk calls back): gated like a campaign
+    # step, handed to the inbox instead of a provider, and outside the frequency cap.
+    TASK = "task"
+
+
+# The rows a campaign's steps write: what a booking, an opt-out or an archive settles.
+STEP_KINDS = (MessageKind.CAMPAIGN, MessageKind.TASK)
 
 
 # The whole state machine. A retryable provider error is the one move back

@@ -17,7 +17,7 @@ from nurture.booking.models import Booking, BookingStatus
 from nurture.booking.service import EXIT_REASON
 from nurture.locations.directory import place_of_lead
 from nurture.locations.models import DEFAULT_LOCATION_ID
-from nurture.replies.models import InboundMessage, InboxItem, InboxStatus
+from nurture.replies.models import InboundMessage, InboxItem, InboxKind, InboxStatus
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ def open_item(
     reason: str,
     now: datetime,
     location_id: int | None = None,
+    kind: InboxKind = InboxKind.REPLY,
 ) -> tuple[InboxItem, bool]:
     """The open item for this lead (or unknown sender), created if needed; and whether new.
 
@@ -64,6 +65,7 @@ def open_item(
         location_id=location_id,
         channel=channel,
         reason=reason[:60],
+        kind=kind,
         status=InboxStatus.OPEN,
         opened_at=now,
         last_message_at=now,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from nurture.channel import Channel
 from nurture.leads.models import Lead
 from nurture.messages.models import Message, MessageKind
-from nurture.replies.models import InboundMessage, InboxItem, InboxStatus
+from nurture.replies.models import InboundMessage, InboxItem, InboxKind, InboxStatus
 
 # Enough history to answer well; the lead's page has the whole timeline.
 CONVERSATION_LENGTH = 100
@@ -30,6 +30,8 @@ class InboxRow:
     lead_public_id: str | None
     sender: str  # the address the latest message came from
     latest_text: str
+    kind: str = InboxKind.REPLY.value
+    note: str | None = None  # a call-back's note for the desk
 
 
 def _open(location_ids: Collection[int] | None) -> list[ColumnElement[bool]]:
@@ -71,6 +73,8 @@ def open_items(
                 lead_public_id=public_id,
                 sender=message.sender if message else "",
                 latest_text=message.body if message else "",
+                kind=item.kind,
+                note=item.note,
             )
         )
     return rows

@@ -18,6 +18,11 @@ class InboxStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class InboxKind(StrEnum):
+    REPLY = "reply"  # the lead (or a stranger) wrote to us
+    CALL_BACK = "call_back"  # a campaign step asks the front desk to phone the lead
+
+
 class OfferPurpose(StrEnum):
     BOOK = "book"
     RESCHEDULE = "reschedule"
@@ -39,6 +44,11 @@ class InboxItem(Base):
         ForeignKey("locations.id"), index=True, default=DEFAULT_LOCATION_ID, server_default="1"
     )
     reason: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[InboxKind] = mapped_column(
+        EnumText(InboxKind, 12), default=InboxKind.REPLY, server_default=InboxKind.REPLY.value
+    )
+    # A call-back's note for the desk, rendered from its step's template (no reply has one).
+    note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[InboxStatus] = mapped_column(EnumText(InboxStatus, 10), default=InboxStatus.OPEN)
     opened_at: Mapped[datetime]
     last_message_at: Mapped[datetime]

@@ -165,7 +165,8 @@ def dispatch_due(
                 step = definition.spec.step(key)
                 winner = winners.get((enrollment.campaign_id, key))
                 variant = variant_for(step, lead.public_id, definition.spec.slug, winner)
-                rows.append(_message_row(enrollment, step.channel, variant, now))
+                kind = MessageKind.TASK if step.task else MessageKind.CAMPAIGN
+                rows.append(_message_row(enrollment, step.channel, kind, variant, now))
             home = local_zones.get(lead.location_id, clinic_zone)
             zone = lead_zone(lead.timezone, lead.phone, home)
             following = _advance(enrollment, definition, lead, zone, policy)
@@ -200,12 +201,12 @@ def promoted_winners(session: Session, campaign_ids: set[int]) -> dict[tuple[int
 
 
 def _message_row(
-    enrollment: Due, channel: Channel, variant: str | None, now: datetime
+    enrollment: Due, channel: Channel, kind: MessageKind, variant: str | None, now: datetime
 ) -> dict[str, object]:
     # The variant is chosen here, once, and recorded: delivery renders what was recorded.
     return {
         "ref": new_public_id(),
-        "kind": MessageKind.CAMPAIGN.value,
+        "kind": kind.value,
         "enrollment_id": enrollment.id,
         "lead_id": enrollment.lead_id,
         "campaign_id": enrollment.campaign_id,

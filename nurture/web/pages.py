@@ -16,6 +16,7 @@ from jinja2.bccache import Bucket
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from nurture.campaigns.spec import medium_name
 from nurture.config import Settings
 from nurture.messages.render import Clinic
 from nurture.phones import parse_stored
@@ -67,6 +68,7 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     environment.policies["ext.i18n.trimmed"] = True
     environment.filters["phone"] = display_phone
     environment.filters["count"] = counted
+    environment.filters["medium"] = medium_name
     return Jinja2Templates(env=environment, context_processors=[_clinic, page_words])
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from nurture.webhooks_out.models import EventType, WebhookEndpoint
+from nurture.webhooks_out.sealing import SecretUnreadable, is_sealed, seal, unseal
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix that says what the value is, not a secret
 MAX_URL = 2000
@@ -70,19 +71,50 @@ def check_events(events: Iterable[str]) -> list[str]:
 
 
 def add_endpoint(
-    session: Session, url: str, events: Iterable[str], now: datetime
+    session: Session, url: str, events: Iterable[str], now: datetime, *, app_secret: str
 ) -> tuple[WebhookEndpoint, str]:
-    """A new, enabled endpoint and its signing secret (shown to staff this once)."""
+    """A new, enabled endpoint and its signing secret (shown to staff this once; the row
+    keeps it sealed under `app_secret`, the NURTURE_SECRET_KEY setting)."""
+    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
     endpoint = WebhookEndpoint(
         url=check_url(url),
         events=check_events(events),
-        secret=SECRET_PREFIX + secrets.token_urlsafe(32),
+        secret=seal(secret, app_secret),
         enabled=True,
         created_at=now,
     )
     session.add(endpoint)
     session.flush()
-    return endpoint, endpoint.secret
+    return endpoint, secret
+
+
+def signing_secret(endpoint: WebhookEndpoint, app_secret: str) -> str:
+    """The endpoint's secret in the clear, to sign with; SecretUnreadable if it cannot be.
+
+    A secret stored before sealing is sealed now, in the caller's transaction.
+    """
+    secret = unseal(endpoint.secret, app_secret)
+    if not is_sealed(endpoint.secret):
+        endpoint.secret = seal(secret, app_secret)
+    return secret
+
+
+def unreadable_secrets(session: Session, app_secret: str) -> list[int]:
+    """The ids of enabled endpoints whose sealed secret `app_secret` cannot open.
+
+    Their posts are held back until the old NURTURE_SECRET_KEY returns or the endpoint
+    is added again; `nurture doctor` names them so nobody has to read the delivery log.
+    """
+    enabled = session.scalars(
+        select(WebhookEndpoint).where(WebhookEndpoint.enabled).order_by(WebhookEndpoint.id)
+    )
+    unreadable = []
+    for endpoint in enabled:
+        try:
+            unseal(endpoint.secret, app_secret)
+        except SecretUnreadable:
+            unreadable.append(endpoint.id)
+    return unreadable
 
 
 def get_endpoint(session: Session, endpoint_id: int) -> WebhookEndpoint:

@@ -40,8 +40,10 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(String(2000))
     # The subscribed EventType values.
     events: Mapped[list[str]] = mapped_column(JSON)
-    # Kept as given: signing needs it. Shown to staff once, when the endpoint is added.
-    secret: Mapped[str] = mapped_column(String(100))
+    # Sealed (nurture.webhooks_out.sealing): signing needs it back, so it is encrypted, not
+    # hashed. Shown to staff once, when the endpoint is added. A plaintext value here is a
+    # secret from before sealing, sealed the next time it signs a post.
+    secret: Mapped[str] = mapped_column(String(400))
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
 

@@ -19,11 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Exists, and_, exists, func, select
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from nurture.clock import Clock
 from nurture.config import Settings
+from nurture.webhooks_out.endpoints import signing_secret
 from nurture.webhooks_out.models import (
     OPEN_STATUSES,
     DeliveryStatus,
@@ -31,6 +32,7 @@ from nurture.webhooks_out.models import (
     WebhookEndpoint,
 )
 from nurture.webhooks_out.posting import PostResult, post
+from nurture.webhooks_out.sealing import SecretUnreadable
 from nurture.webhooks_out.signing import (
     EVENT_HEADER,
     EVENT_ID_HEADER,
@@ -41,6 +43,7 @@ from nurture.webhooks_out.signing import (
 log = logging.getLogger(__name__)
 
 BATCH = 100
+UNSIGNABLE = "not sent: the signing secret does not open with this NURTURE_SECRET_KEY"
 # Posts in flight at once: one slow endpoint then holds a thread, not the whole pass.
 CONCURRENCY = 8
 
@@ -106,15 +109,35 @@ def encode(payload: dict[str, object]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
-def claim_due(session: Session, now: datetime, policy: RetryPolicy, limit: int) -> list[Claimed]:
-    """Take up to `limit` due deliveries, each the oldest open one of its lead and endpoint."""
+def _secret_or_none(endpoint: WebhookEndpoint, app_secret: str) -> str | None:
+    try:
+        return signing_secret(endpoint, app_secret)
+    except SecretUnreadable:
+        # The endpoint by id only, and no secret, sealed or not, ever reaches a log.
+        log.error(
+            "webhook endpoint %s: its signing secret does not open with this "
+            "NURTURE_SECRET_KEY; its deliveries wait (restore the key, or re-add the endpoint)",
+            endpoint.id,
+        )
+        return None
+
+
+def _waits_behind() -> Exists:
+    """Whether a delivery has an older open one for the same lead at the same endpoint."""
     earlier = aliased(WebhookDelivery)
-    waits_behind = exists().where(
+    return exists().where(
         earlier.endpoint_id == WebhookDelivery.endpoint_id,
         earlier.lead_id == WebhookDelivery.lead_id,
         earlier.id < WebhookDelivery.id,
         earlier.status.in_(OPEN_STATUSES),
     )
+
+
+def claim_due(
+    session: Session, now: datetime, policy: RetryPolicy, limit: int, app_secret: str
+) -> list[Claimed]:
+    """Take up to `limit` due deliveries, each the oldest open one of its lead and endpoint,
+    signed with its endpoint's secret (unsealed with `app_secret`, NURTURE_SECRET_KEY)."""
     rows = session.execute(
         select(WebhookDelivery, WebhookEndpoint)
         .join(
@@ -127,7 +150,7 @@ def claim_due(session: Session, now: datetime, policy: RetryPolicy, limit: int) 
         .where(
             WebhookDelivery.status.in_(OPEN_STATUSES),
             WebhookDelivery.next_attempt_at <= now,
-            ~waits_behind,
+            ~_waits_behind(),
         )
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
@@ -136,7 +159,19 @@ def claim_due(session: Session, now: datetime, policy: RetryPolicy, limit: int) 
     ).all()
     timestamp = int(now.timestamp())
     claimed = []
+    secrets: dict[int, str | None] = {}
     for delivery, endpoint in rows:
+        if endpoint.id not in secrets:
+            secrets[endpoint.id] = _secret_or_none(endpoint, app_secret)
+        secret = secrets[endpoint.id]
+        if secret is None:
+            # Never posted unsigned or badly signed; no attempt is spent, so once the right
+            # key is back the delivery goes out as if nothing had happened.
+            delivery.status = DeliveryStatus.FAILED
+            delivery.last_response_code = None
+            delivery.last_error = UNSIGNABLE
+            delivery.next_attempt_at = now + policy.lease
+            continue
         delivery.attempts += 1
         delivery.next_attempt_at = now + policy.lease
         body = encode(delivery.payload)
@@ -145,10 +180,27 @@ def claim_due(session: Session, now: datetime, policy: RetryPolicy, limit: int) 
             "User-Agent": "Nurture-Webhooks/1",
             EVENT_HEADER: delivery.event_type.value,
             EVENT_ID_HEADER: delivery.event_id,
-            SIGNATURE_HEADER: signature_header(endpoint.secret, timestamp, body),
+            SIGNATURE_HEADER: signature_header(secret, timestamp, body),
         }
         claimed.append(Claimed(delivery.id, endpoint.id, endpoint.url, body, headers))
     return claimed
+
+
+def next_attempt_due(session: Session) -> datetime | None:
+    """When the outbox next owes an attempt; None when it owes nothing.
+
+    Only deliveries a pass could claim count: at an enabled endpoint (a switched-off
+    one's queue waits) and first in their lead's line (the rest follow it).
+    """
+    return session.scalar(
+        select(func.min(WebhookDelivery.next_attempt_at))
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            WebhookDelivery.status.in_(OPEN_STATUSES),
+            WebhookEndpoint.enabled.is_(True),
+            ~_waits_behind(),
+        )
+    )
 
 
 def record_result(
@@ -175,12 +227,14 @@ def send_due(
     sessions: sessionmaker[Session],
     clock: Clock,
     policy: RetryPolicy,
+    *,
+    app_secret: str,
     poster: Poster = post,
     limit: int = BATCH,
 ) -> SendReport:
     """One pass: claim what is due, post it, and record each outcome."""
     with sessions.begin() as session:
-        claimed = claim_due(session, clock.now(), policy, limit)
+        claimed = claim_due(session, clock.now(), policy, limit, app_secret)
     if not claimed:
         return SendReport()
     results = _post_all(claimed, poster, policy.timeout)

@@ -116,16 +116,27 @@ def svg_chart(html: str, svg_id: str) -> _Svg:
     return parser
 
 
-def csv_blocks(text: str) -> tuple[Rows, Rows, Rows]:
-    """The export's heading block, funnel table and step table (headers included)."""
+def _csv_block_list(text: str) -> list[Rows]:
     blocks: list[Rows] = [[]]
     for row in csv.reader(io.StringIO(text)):
         if not row:
             blocks.append([])
         else:
             blocks[-1].append(row)
-    heading, funnel, steps = blocks
+    return blocks
+
+
+def csv_blocks(text: str) -> tuple[Rows, Rows, Rows]:
+    """The export's heading block, funnel table and step table (headers included)."""
+    heading, funnel, steps, *_variants = _csv_block_list(text)
     return heading, funnel, steps
+
+
+def csv_variant_block(text: str) -> Rows:
+    """The export's A/B variants table (header included); [] when it has none."""
+    blocks = _csv_block_list(text)
+    assert len(blocks) in (3, 4), f"{len(blocks)} blocks"
+    return blocks[3] if len(blocks) == 4 else []
 
 
 def cli_table(output: str, first_header: str) -> Rows:

@@ -124,7 +124,7 @@ def test_steps_nobody_reached_yet_show_zero(
     with db.factory() as session:
         (stats,) = campaign_stats(session)
     assert [s.key for s in stats.steps][:2] == ["welcome-article", "sms-hello"]
-    assert len(stats.steps) == 11
+    assert len(stats.steps) == 12
     assert stats.steps[0].count("sent") == 1
     assert all(step.total == 0 for step in stats.steps[1:])
     assert (stats.enrolled, stats.active) == (1, 1)

@@ -69,7 +69,7 @@ def test_the_seeded_history_gives_the_expected_funnel_and_step_numbers(
     assert welcome.click_rate == pytest.approx(1 / 6)
     assert found.steps[1].open_rate is None  # a text step has no opens
     assert [step.key for step in found.steps][:3] == list(STEPS_ALL)
-    assert len(found.steps) == 11  # steps nobody reached yet are listed with zeros
+    assert len(found.steps) == 12  # steps nobody reached yet are listed with zeros
 
 
 def test_a_booking_goes_to_the_last_step_on_any_channel_a_reply_to_its_own_channel(

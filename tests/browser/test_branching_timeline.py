@@ -31,5 +31,16 @@ def test_picking_what_the_lead_does_shows_the_path_the_branches_take(page: Page)
     expect(page.locator("#behaviour")).to_have_value("opens everything")
     expect(branch).to_have_class(re.compile(r"\bskipped\b"))
     expect(branch).to_contain_text("branch not taken: opened anatomy-link on day 4")
-    expect(page.locator("#dry-run tr.skipped")).to_have_count(1)
+    # Opening is not tapping the invitation: the desk's call-back is skipped too.
+    call_back = page.locator("#dry-run-screening-call-back")
+    expect(call_back).to_have_class(re.compile(r"\bskipped\b"))
+    expect(page.locator("#dry-run tr.skipped")).to_have_count(2)
     screenshot(page, "timeline-branch-opens-everything")
+
+    # A lead who taps the screening text and does not book goes on the desk's call list.
+    page.select_option("#behaviour", "clicks sms-screening-invite")
+    page.get_by_role("button", name="Show").click()
+    expect(call_back).not_to_have_class(re.compile(r"\bskipped\b"))
+    expect(call_back).to_contain_text("Call back")
+    expect(call_back).to_contain_text("branch taken: clicked sms-screening-invite")
+    screenshot(page, "timeline-branch-call-back")

@@ -28,7 +28,7 @@ def test_a_lead_page_shows_contact_consent_and_the_welcome_email_that_went_out(
     expect(page.locator("#email-consent")).to_have_text("yes")
     expect(page.locator("#consent-ledger tbody")).to_contain_text("email")
     welcome = page.locator(f"#message-{SLUG}-welcome-article")
-    expect(welcome).to_contain_text("email")
+    expect(welcome).to_contain_text("Email")
     expect(welcome).to_contain_text("here is your guide to tight hamstrings")
     screenshot(page, "lead")
 
@@ -37,7 +37,7 @@ def test_the_dry_run_timeline_lists_every_step_with_a_send_time(page: Page) -> N
     login(page, ACCOUNTS["marketing"], PASSWORD)
     page.goto(f"/admin/campaigns/{SLUG}")
     page.locator("#campaign-links").get_by_role("link", name="Dry-run timeline").click()
-    expect(page.locator("#dry-run tbody tr")).to_have_count(11)
+    expect(page.locator("#dry-run tbody tr")).to_have_count(12)
     expect(page.locator("#dry-run-welcome-article")).to_be_visible()
     expect(page.locator("#dry-run-screening-invitation")).to_be_visible()
     screenshot(page, "timeline")

@@ -10,8 +10,10 @@ from playwright.sync_api import Dialog, Page, expect
 from sqlalchemy import select
 
 from nurture.channel import Channel
+from nurture.clock import utcnow
 from nurture.leads.models import Lead
 from nurture.messages.models import Message, MessageStatus
+from nurture.replies.call_backs import open_call_back
 from tests.browser.helpers import login, screenshot
 from tests.browser.site import ACCOUNTS, PASSWORD, QUESTION, ConsoleSite
 
@@ -106,3 +108,30 @@ def test_cancelling_a_screening_asks_first_then_shows_it_cancelled(
     expect(page.locator(f"#status-{booking_id}")).to_have_text("cancelled")
     expect(page.locator(f"#cancel-{booking_id}")).to_have_count(0)
     screenshot(page, "bookings-cancelled")
+
+
+def test_a_call_back_shows_the_desk_whom_to_call_and_resolving_resumes_the_sequence(
+    page: Page, console_site: ConsoleSite
+) -> None:
+    note = "Dana tapped the free-screening link in yesterday's text and has not booked."
+    with console_site.session() as session:
+        lead = session.scalars(select(Lead).where(Lead.public_id == console_site.leads["Dana"]))
+        dana = lead.one()
+        item = open_call_back(
+            session, lead_id=dana.id, phone=dana.phone or "", note=note, now=utcnow()
+        )
+        session.commit()
+        item_id = item.id
+    login(page, ACCOUNTS["frontdesk"], PASSWORD)
+    page.goto("/admin/inbox")
+    row = page.locator(f"#inbox-item-{item_id}")
+    expect(row).to_contain_text("Phone call")
+    expect(row).to_contain_text(note)
+    screenshot(page, "inbox-call-back")
+    row.get_by_role("link", name="Dana").click()
+    expect(page.locator("#call-back-note")).to_have_text(note)
+    expect(page.locator("#call-back a[href='tel:+12175550199']")).to_have_text("(217) 555-0199")
+    screenshot(page, "inbox-call-back-item")
+    page.click("#resolve-resume")
+    expect(page.locator("#notice")).to_have_text("Resolved; the sequence resumes.")
+    expect(page.locator(f"#inbox-item-{item_id}")).to_have_count(0)

@@ -3,42 +3,24 @@ can be wrong refused with the file and the field."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from nurture.campaigns.conditions import rules_for
-from nurture.campaigns.definition import CampaignFileError, load_campaign_dir
+from nurture.campaigns.definition import load_campaign_dir
 from nurture.campaigns.editing.form import StepForm, apply_step_form
 from nurture.campaigns.exchange import campaign_yaml, write_folder
 from nurture.campaigns.validate import validate_definition
 from nurture.messages.segments import count_segments
-from tests.support import REPO
+from tests.campaigns.seeded_files import SEEDED, TEMPLATES, copy_seeded, edit, problems
 
-SEEDED = REPO / "templates" / "campaigns" / "hamstring-sciatica"
-TEMPLATES = REPO / "templates"
 BRANCH = "  - key: sms-anatomy-short\n"
 
 
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
-    folder = tmp_path / "hamstring-sciatica"
-    shutil.copytree(SEEDED, folder)
-    return folder
-
-
-def edit(folder: Path, old: str, new: str) -> None:
-    path = folder / "campaign.yaml"
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
-
-
-def problems(folder: Path) -> list[str]:
-    with pytest.raises(CampaignFileError) as error:
-        load_campaign_dir(folder)
-    return error.value.problems
+    return copy_seeded(tmp_path)
 
 
 def test_the_seeded_campaign_texts_leads_who_left_the_anatomy_email_unopened() -> None:

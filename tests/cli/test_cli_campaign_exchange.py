@@ -29,7 +29,9 @@ def test_export_writes_a_folder_that_loads_as_the_repo_campaign(
     nurture: Invoke, synced: None, tmp_path: Path
 ) -> None:
     output = succeeded(nurture("campaigns", "export", SLUG, "--out", str(tmp_path)))
-    assert f"Wrote {tmp_path / SLUG} (23 files)" in output  # campaign.yaml, 11 steps x 2 languages
+    assert (
+        f"Wrote {tmp_path / SLUG} (24 files)" in output
+    )  # campaign.yaml, 11 steps x 2 languages, the desk's note
     assert load_campaign_dir(tmp_path / SLUG).checksum() == load_campaign_dir(SEEDED).checksum()
 
 

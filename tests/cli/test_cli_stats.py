@@ -13,7 +13,7 @@ from nurture.consent.policy import SendingPolicy
 from nurture.db import get_engine, get_sessionmaker
 from nurture.sequences.dispatch import dispatch_due
 from nurture.web.app import create_app
-from tests.analytics.reading import cli_table, csv_blocks, filled, page_table
+from tests.analytics.reading import cli_table, csv_blocks, csv_variant_block, filled, page_table
 from tests.analytics.scenario import FUNNEL_ALL, FUNNEL_FROM_THURSDAY, seed_results
 from tests.cli.conftest import Invoke, failed_cleanly, succeeded
 from tests.support import START, Database
@@ -106,6 +106,9 @@ def test_stats_the_results_page_and_the_csv_show_the_same_numbers(
     with TestClient(app, follow_redirects=False) as client:
         sign_in_as(client, cli_database, clock, "marketing")
         page = client.get("/admin/results", params={"campaign": SLUG, "since": since}).text
+        download = client.get(
+            "/admin/results/export.csv", params={"campaign": SLUG, "since": since}
+        ).text
     _, csv_funnel, csv_steps = csv_blocks(exported)
     page_funnel = page_table(page, "funnel-table")
     page_steps = page_table(page, "step-results")
@@ -114,6 +117,13 @@ def test_stats_the_results_page_and_the_csv_show_the_same_numbers(
     expected = FUNNEL_FROM_THURSDAY if since else FUNNEL_ALL
     assert {row[0]: int(row[1]) for row in csv_funnel[1:]} == expected
     assert "Leads enrolled from 5 Nov 2026" in printed or not since
+    # The seeded campaign tests the anatomy email's subject: both files list its variants.
+    variants = csv_variant_block(exported)
+    assert [row[:3] for row in variants[1:]] == [
+        ["anatomy-link", "email", "anatomy"],
+        ["anatomy-link", "email", "nerve-path"],
+    ]
+    assert variants == csv_variant_block(download)
 
 
 def test_stats_refuse_a_bad_date_naming_the_option(nurture: Invoke, synced: None) -> None:

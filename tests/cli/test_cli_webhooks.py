@@ -55,8 +55,10 @@ def test_log_shows_what_was_posted_and_remove_takes_the_endpoint_away(
         lead = capture(factory, clock, settings)
         with factory.begin() as session:
             emit(session, EventType.BOOKED, lead.lead_id, clock.now())
-        assert send_due(factory, clock, POLICY).delivered == 1
-    [post] = crm.received
+        for _ in ("lead.captured", "then lead.booked, in its turn"):
+            assert send_due(factory, clock, POLICY, app_secret=settings.secret_key).delivered == 1
+    assert [p["type"] for p in crm.payloads] == ["lead.captured", "lead.booked"]
+    post = crm.received[-1]
     now = int(clock.now().timestamp())
     assert verify(secret.group(0), post.headers[SIGNATURE_HEADER], post.body, now)
 

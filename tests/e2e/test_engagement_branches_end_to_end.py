@@ -2,7 +2,9 @@
 lead who opens and clicks the welcome email gets the note for readers, and a lead who
 does nothing gets a short text instead. The open arrives as a signed SendGrid event
 posted to the running web app, the click through the app's own short link; each
-branch decision is kept on the message with its reason.
+branch decision is kept on the message with its reason. The reader then opens the
+booking page from the invitation without booking, and an hour later the front desk
+has a call-back for them in its inbox; the other lead is not on the call list.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from nurture.clock import Clock, utcnow
 from nurture.messages.models import SETTLED_STATUSES, Message, MessageStatus
 from nurture.messages.short_links import ShortLink
+from nurture.replies.models import InboxItem, InboxKind
 from tests.deliverability.conftest import new_signer, sendgrid_event
 from tests.e2e.short_campaign import ShortCampaign
 from tests.e2e.stack import StartStack, lead_messages, wait_until, zone_where_it_is_nine
@@ -31,6 +34,7 @@ NUDGE = (
     "{{ clinic.name }}: Hi {{ first_name }}, your guide is waiting: {{ article_url }} "
     "Reply STOP to opt out."
 )
+CALL_NOTE = "{{ first_name }} opened the booking page from the invitation but has not booked."
 # Virtual hours: a branch asks about the welcome email 4 hours after it went out.
 BRANCHING_YAML = """\
 slug: e2e-branches
@@ -65,6 +69,11 @@ steps:
     channel: email
     template: 05-invitation.md.j2
     subject: "{{ first_name }}, your free screening is waiting"
+  - key: call-back
+    delay: 9h
+    task: call_back
+    template: 06-call-back.txt.j2
+    if: {clicked: invitation, booked: false}
 """
 TEMPLATES = {
     "01-welcome.md.j2": "Hi {{ first_name }},\n\nYour guide: [read it]({{ article_url }}).\n",
@@ -72,8 +81,9 @@ TEMPLATES = {
     "03-reader-note.md.j2": f"Hi {{{{ first_name }}}},\n\n{READER_NOTE}\n",
     "04-nudge-text.txt.j2": NUDGE,
     "05-invitation.md.j2": "Hi {{ first_name }},\n\n[Book a free screening]({{ booking_url }}).\n",
+    "06-call-back.txt.j2": CALL_NOTE,
 }
-EVERY_STEP = ("welcome", "follow-up", "reader-note", "nudge-text", "invitation")
+EVERY_STEP = ("welcome", "follow-up", "reader-note", "nudge-text", "invitation", "call-back")
 
 
 @dataclass(frozen=True)
@@ -117,6 +127,27 @@ def settled(engine: Engine, public_id: str) -> dict[str, Message] | None:
     return rows if done else None
 
 
+def sent(engine: Engine, public_id: str, key: str) -> Message | None:
+    rows = {row.step_key: row for row in lead_messages(engine, public_id)}
+    message = rows.get(key)
+    return message if message and message.status == MessageStatus.SENT else None
+
+
+def follow_link(web_url: str, engine: Engine, message: Message) -> None:
+    """Follow the message's first short link as a person's phone does."""
+    with Session(engine) as session:
+        code = session.scalars(
+            select(ShortLink.code).where(ShortLink.message_id == message.id)
+        ).first()
+    assert code is not None
+    clicked = httpx.get(
+        f"{web_url}/r/{code}",
+        headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"},
+        timeout=10,
+    )
+    assert clicked.status_code == 302
+
+
 def test_a_lead_who_opens_and_clicks_and_one_who_does_nothing_get_different_messages(
     engine: Engine, virtual_clock: Clock, start_stack: StartStack
 ) -> None:
@@ -146,19 +177,18 @@ def test_a_lead_who_opens_and_clicks_and_one_who_does_nothing_get_different_mess
             timeout=10,
         )
         assert posted.status_code == 200, posted.text
-        with Session(engine) as session:
-            code = session.scalars(
-                select(ShortLink.code).where(ShortLink.message_id == welcome.id)
-            ).first()
-        assert code is not None
-        clicked = httpx.get(
-            f"{stack.web_url}/r/{code}",
-            headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X)"},
-            timeout=10,
-        )
-        assert clicked.status_code == 302
+        follow_link(stack.web_url, engine, welcome)
 
-        robin = wait_until(lambda: settled(engine, reader), 90, "Robin's path", abort=stack.trouble)
+        invitation = wait_until(
+            lambda: sent(engine, reader, "invitation"),
+            90,
+            "Robin's invitation",
+            abort=stack.trouble,
+        )
+        # Robin opens the booking page from the invitation, and does not book.
+        follow_link(stack.web_url, engine, invitation)
+
+        robin = wait_until(lambda: settled(engine, reader), 60, "Robin's path", abort=stack.trouble)
         sam = wait_until(lambda: settled(engine, idle), 30, "Sam's path", abort=stack.trouble)
         received = list(stub.records)
 
@@ -176,6 +206,19 @@ def test_a_lead_who_opens_and_clicks_and_one_who_does_nothing_get_different_mess
     for rows in (robin, sam):
         common = (rows["welcome"], rows["follow-up"], rows["invitation"])
         assert all(row.status == MessageStatus.SENT for row in common)
+    # Robin opened the booking page and did not book: the desk has a call to make.
+    assert robin["call-back"].status == MessageStatus.SENT
+    assert robin["call-back"].reason is not None
+    assert robin["call-back"].reason.endswith(
+        "branch taken: clicked invitation on day 0 and has not booked"
+    )
+    with Session(engine) as session:
+        calls = session.execute(
+            select(InboxItem.lead_id, InboxItem.note).where(InboxItem.kind == InboxKind.CALL_BACK)
+        ).all()
+    assert calls == [(robin["welcome"].lead_id, CALL_NOTE.replace("{{ first_name }}", "Robin"))]
+    assert sam["call-back"].status == MessageStatus.SKIPPED
+    assert sam["call-back"].reason == "branch not taken: invitation not clicked"
 
     # What the providers got matches: each lead's own messages, nothing of the other path.
     by_provider_id = {row.provider_id: row for rows in (robin, sam) for row in rows.values()}
@@ -184,8 +227,10 @@ def test_a_lead_who_opens_and_clicks_and_one_who_does_nothing_get_different_mess
         for r in received
     }
     robin_id, sam_id = robin["welcome"].lead_id, sam["welcome"].lead_id
-    assert {key for lead, key in got if lead == robin_id} == set(EVERY_STEP) - {"nudge-text"}
-    assert {key for lead, key in got if lead == sam_id} == set(EVERY_STEP) - {"reader-note"}
+    # A call-back is the desk's: no provider got anything for it.
+    robin_got, sam_got = set(EVERY_STEP) - {"nudge-text"}, set(EVERY_STEP) - {"reader-note"}
+    assert {key for lead, key in got if lead == robin_id} == robin_got - {"call-back"}
+    assert {key for lead, key in got if lead == sam_id} == sam_got - {"call-back"}
     # The nudge waited the four hours before it was decided.
     assert sam["nudge-text"].sent_at is not None and sam["welcome"].sent_at is not None
     assert sam["nudge-text"].sent_at - sam["welcome"].sent_at >= timedelta(hours=4)

@@ -74,7 +74,7 @@ def test_every_seeded_sms_fits_two_gsm_segments_for_a_typical_lead(
     settings: Settings, seeded_definition: CampaignDefinition
 ) -> None:
     for step in seeded_definition.spec.steps:
-        if step.channel.value == "sms":
+        if step.channel.value == "sms" and step.task is None:  # a task's note is no text
             sms, _ = compose_sms(settings, lead("Christabelle"), seeded_definition, step, "r")
             count = count_segments(sms.body)
             assert count.encoding == "GSM-7" and count.segments <= 2, (step.key, count)

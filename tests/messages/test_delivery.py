@@ -47,8 +47,14 @@ def test_whole_sequence_reaches_the_lead_once_per_step(harness: Harness, db: Dat
     capture(db.factory, harness.clock, harness.settings)
     harness.run_for(timedelta(days=15))
     messages = harness.messages()
-    # Every step, the text for leads who never open the anatomy email among them.
-    assert len(messages) == 11
+    # Every step, the text for leads who never open the anatomy email among them; the
+    # desk's call-back, for leads who tapped the screening text, is skipped with why.
+    assert len(messages) == 12
+    call_back = messages.pop("screening-call-back")
+    assert (call_back.status, call_back.reason) == (
+        MessageStatus.SKIPPED,
+        "branch not taken: sms-screening-invite not clicked",
+    )
     assert {m.status for m in messages.values()} == {MessageStatus.SENT}
     refs = [m.message_ref for m in harness.email.sent + harness.sms.sent]
     assert sorted(refs) == sorted(m.ref for m in messages.values())
@@ -294,13 +300,14 @@ def test_every_due_step_ends_settled_with_a_reason_when_not_sent(
     harness.run_for(timedelta(days=15))
     with db.factory() as session:
         messages = session.scalars(select(Message)).all()
-    assert len(messages) == 22
+    assert len(messages) == 24
     for message in messages:
         assert message.status in SETTLED_STATUSES
         if message.status != MessageStatus.SENT:
             assert message.reason, message.step_key
     skipped = [m for m in messages if m.status == MessageStatus.SKIPPED]
-    assert len(skipped) == 8 and {m.channel for m in skipped} == {"sms"}
+    # Four texts each, and the call-back (the texts' phone) of both.
+    assert len(skipped) == 10 and {m.channel for m in skipped} == {"sms"}
 
 
 def test_provider_timeout_after_the_request_is_unknown_and_not_retried(

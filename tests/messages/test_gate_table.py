@@ -14,7 +14,14 @@ from nurture.campaigns.conditions import BranchRules, History, Jump, StepRecord
 from nurture.campaigns.spec import StepIf
 from nurture.channel import Channel
 from nurture.hours import SMS_LEGAL_HOURS, SendWindow
-from nurture.messages.gate import PAUSED_RECHECK, Action, Decision, GateFacts, gate
+from nurture.messages.gate import (
+    PAUSED_FOR_DESK,
+    PAUSED_RECHECK,
+    Action,
+    Decision,
+    GateFacts,
+    gate,
+)
 from nurture.sequences.models import EnrollmentStatus
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -84,7 +91,7 @@ RULES = [
         "a sequence staff paused is looked at again in an hour",
         replace(SMS_OK, enrollment_status=EnrollmentStatus.PAUSED),
         NOW,
-        Decision(Action.HOLD, "sequence paused by staff", NOW + PAUSED_RECHECK),
+        Decision(Action.HOLD, PAUSED_FOR_DESK, NOW + PAUSED_RECHECK),
     ),
     (
         "a paused campaign holds its message, due as before",

@@ -12,6 +12,7 @@ from nurture.config import Settings
 from nurture.consent.ledger import Evidence, revoke, suppress
 from nurture.leads.models import Lead
 from nurture.messages.channels.base import Attachment, OutboundEmail
+from nurture.messages.gate import PAUSED_FOR_DESK
 from nurture.messages.models import Message, MessageStatus
 from nurture.messages.transactional import EmailContent, Notice, cancel_pending, queue_notice
 from nurture.sequences.models import Enrollment, EnrollmentStatus
@@ -119,7 +120,7 @@ def test_paused_sequence_holds_its_messages_until_staff_resume_it(
         enrollment.status = EnrollmentStatus.PAUSED
     harness.delivery.deliver_batch(ids)
     held = harness.messages()["welcome-article"]
-    assert (held.status, held.reason) == (MessageStatus.HELD, "sequence paused by staff")
+    assert (held.status, held.reason) == (MessageStatus.HELD, PAUSED_FOR_DESK)
     harness.run_for(timedelta(hours=5))
     assert harness.email.sent == [] and harness.sms.sent == []
     with db.factory.begin() as session:

@@ -20,6 +20,7 @@ CHICAGO = ZoneInfo("America/Chicago")
 MONDAY_9AM = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 SPEC = load_campaign_dir(REPO / "templates" / "campaigns" / "hamstring-sciatica").spec
 BRANCH = "sms-anatomy-short"
+CALL_BACK = "screening-call-back"
 
 
 def plan(
@@ -43,7 +44,9 @@ def test_a_lead_who_opens_nothing_gets_the_short_text_instead(settings: Settings
     steps = plan(SPEC, settings, "opens nothing")
     assert steps[BRANCH].skipped is None
     assert steps[BRANCH].branch == "branch taken: anatomy-link not opened within 3d"
-    assert all(p.skipped is None for p in steps.values())
+    # Nor does this lead tap the screening link, so the desk has no call to make.
+    assert [key for key, p in steps.items() if p.skipped] == [CALL_BACK]
+    assert steps[CALL_BACK].skipped == "branch not taken: sms-screening-invite not clicked"
 
 
 @pytest.mark.parametrize("behaviour", ["opens everything", "clicks anatomy-link"])
@@ -53,7 +56,17 @@ def test_a_lead_who_opened_the_anatomy_email_is_not_sent_the_short_text(
     steps = plan(SPEC, settings, behaviour)
     assert steps[BRANCH].skipped == "branch not taken: opened anatomy-link on day 4"
     assert steps[BRANCH].branch is None
-    assert [key for key, p in steps.items() if p.skipped] == [BRANCH]
+    assert [key for key, p in steps.items() if p.skipped] == [BRANCH, CALL_BACK]
+
+
+def test_a_lead_who_taps_the_screening_text_is_on_the_desks_call_list_in_the_dry_run(
+    settings: Settings,
+) -> None:
+    steps = plan(SPEC, settings, "clicks sms-screening-invite")
+    assert steps[CALL_BACK].skipped is None
+    assert steps[CALL_BACK].branch == (
+        "branch taken: clicked sms-screening-invite on day 12 and has not booked"
+    )
 
 
 def test_clicking_another_step_leaves_the_anatomy_email_unopened(settings: Settings) -> None:

@@ -50,6 +50,6 @@ def test_whole_sequence_writes_one_row_per_step_then_completes(
         run_dispatch(db, clock, settings, enqueued)
         clock.advance(timedelta(hours=1))
     with db.factory() as session:
-        assert session.scalar(select(func.count(Message.id))) == 11
-        assert len(set(enqueued)) == 11
+        assert session.scalar(select(func.count(Message.id))) == 12
+        assert len(set(enqueued)) == 12
         assert session.scalars(select(Enrollment.status)).one() == EnrollmentStatus.COMPLETED

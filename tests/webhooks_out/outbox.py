@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from nurture.channel import Channel
 from nurture.clock import ManualClock
-from nurture.config import Settings
+from nurture.config import Settings, get_settings
 from nurture.consent.ledger import Evidence
 from nurture.consent.opt_out import OptOut, opt_out
 from nurture.leads.capture import record_download
@@ -26,12 +26,17 @@ POLICY = RetryPolicy(
 )
 
 
+def app_secret() -> str:
+    """The test settings' NURTURE_SECRET_KEY, which seals endpoint secrets."""
+    return get_settings().secret_key
+
+
 def endpoint(
     db: Database, clock: ManualClock, url: str, events: Iterable[str] = ALL_EVENTS
 ) -> tuple[int, str]:
     """A new endpoint's id and secret."""
     with db.factory.begin() as session:
-        added, secret = add_endpoint(session, url, events, clock.now())
+        added, secret = add_endpoint(session, url, events, clock.now(), app_secret=app_secret())
         return added.id, secret
 
 
@@ -58,7 +63,7 @@ def stop_email(db: Database, clock: ManualClock, lead_id: int) -> None:
 
 def send(db: Database, clock: ManualClock, policy: RetryPolicy = POLICY) -> SendReport:
     """One pass of the sender, as the beat task runs it."""
-    return send_due(db.factory, clock, policy)
+    return send_due(db.factory, clock, policy, app_secret=app_secret())
 
 
 def deliveries(db: Database) -> list[WebhookDelivery]:

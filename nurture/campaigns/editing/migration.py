@@ -17,7 +17,7 @@ from nurture.consent.policy import SendingPolicy
 from nurture.leads.models import Lead
 from nurture.leads.zone import lead_zone
 from nurture.messages import outbox
-from nurture.messages.models import Message, MessageKind
+from nurture.messages.models import STEP_KINDS, Message
 from nurture.sequences.models import LIVE_ENROLLMENTS, Enrollment, EnrollmentStatus
 from nurture.sequences.timing import step_due
 
@@ -210,7 +210,7 @@ def _skip_orphaned_messages(
     moved = select(Enrollment.id).where(Enrollment.campaign_version_id == version_id)
     orphaned = [
         Message.campaign_id == campaign_id,
-        Message.kind == MessageKind.CAMPAIGN,
+        Message.kind.in_(STEP_KINDS),
         Message.step_key.not_in(keys),
         Message.enrollment_id.in_(moved.scalar_subquery()),
     ]

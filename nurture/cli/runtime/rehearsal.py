@@ -1,9 +1,9 @@
 """The demo: three prospects go through the whole sequence, on real code and accelerated time.
 
 Everything runs the production path: leads come in through the capture service,
-`nurture.dispatch` and `nurture.deliver` run on a Celery worker in this process (the
-memory broker), the gate decides, and the console channels write the .eml files and
-the SMS log. Prospects' replies are texts posted, signed, to the app's own Twilio
+`nurture.dispatch`, `nurture.deliver` and `nurture.send_webhooks` run on a Celery worker
+in this process (the memory broker), the gate decides, and the console channels write
+the .eml files and the SMS log. Prospects' replies are texts posted, signed, to the app's own Twilio
 webhook, and the clinic's answers are the TwiML it returns. Only time is rehearsed:
 a manual clock that jumps to the next due moment whenever the queue is idle, so each
 message goes out, and each reply comes in, exactly when it is due.
@@ -40,6 +40,7 @@ from nurture.messages.models import Message, MessageKind, MessageStatus
 from nurture.migrate import migrate
 from nurture.replies.models import InboundMessage
 from nurture.sequences.models import Enrollment, EnrollmentStatus
+from nurture.webhooks_out.sender import next_attempt_due
 
 DEMO_ARTICLE = "tight-hamstrings-sciatic-nerve"
 DEMO_CAMPAIGN = "hamstring-sciatica"
@@ -256,14 +257,17 @@ def _send_text(
     rehearsed.conversation.append(Exchange(now, scripted.body, intent, answer.answers))
 
 
-def _next_due(session: Session) -> datetime | None:
+def next_due(session: Session) -> datetime | None:
+    """When the pipeline next has work: a sequence step, a held message or a webhook post
+    (a retry's wait included). None: nothing is owed, so the rehearsal may end."""
     enrollment = session.scalar(
         select(func.min(Enrollment.next_due_at)).where(Enrollment.status == EnrollmentStatus.ACTIVE)
     )
     held = session.scalar(
         select(func.min(Message.due_at)).where(Message.status == MessageStatus.HELD)
     )
-    return min((t for t in (enrollment, held) if t is not None), default=None)
+    webhook = next_attempt_due(session)
+    return min((t for t in (enrollment, held, webhook) if t is not None), default=None)
 
 
 def _run_scripted(
@@ -332,12 +336,13 @@ def rehearse(
                         raise RehearsalError(f"the sequence did not finish in {MAX_ROUNDS} rounds")
                     ahead = _run_scripted(factory, settings, phone, leads, start, clock.now())
                     tasks.dispatch.delay()
+                    tasks.send_webhooks.delay()  # beat's other tick: the webhooks owed
                     if not tracker.wait_idle(IDLE_TIMEOUT_SECONDS):
                         raise RehearsalError("the worker did not finish its tasks in time")
                     if tracker.failures:
                         raise RehearsalError("a task failed: " + "; ".join(tracker.failures))
                     with factory() as session:
-                        due = _next_due(session)
+                        due = next_due(session)
                         ahead += [t for t in (due,) if t is not None]
                         ahead += [
                             t for r in leads if (t := _next_text_time(session, r)) is not None

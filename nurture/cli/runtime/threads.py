@@ -22,7 +22,10 @@ from celery.beat import Service
 from celery.worker import state as worker_state
 from celery.worker.worker import WorkController
 
-OUR_TASKS = frozenset({"nurture.dispatch", "nurture.deliver", "nurture.sweep"})
+# The tasks whose work an idle queue must have finished: the outbound webhooks' posts too.
+OUR_TASKS = frozenset(
+    {"nurture.dispatch", "nurture.deliver", "nurture.sweep", "nurture.send_webhooks"}
+)
 WAKE_TASK = "nurture.embedded.wake"
 
 

@@ -1,4 +1,5 @@
-"""Importing leads from a CSV: good rows stored, consented and enrolled; bad rows reported.
+"""Importing leads from a CSV: good rows stored, consented, enrolled and announced (the
+lead.captured webhook, as the form's capture does); bad rows reported.
 
 Rows go in chunks, each chunk one transaction and each row in a savepoint of its own,
 so a row that fails to save is reported and the rows beside it are kept.
@@ -24,7 +25,9 @@ from nurture.consent.policy import SendingPolicy
 from nurture.leads.capture import (
     CampaignRefused,
     CampaignTarget,
+    CaptureResult,
     active_campaign,
+    announce_capture,
     enrol_lead,
     upsert_lead,
 )
@@ -192,6 +195,9 @@ class LeadImporter:
                     self.settings.clinic_name,
                 )
         enrolled = enrol_lead(session, lead, item.target, now, self.settings, self.policy)
+        # In the row's savepoint: a row that fails to save announces nothing.
+        result = CaptureResult(lead.id, lead.public_id, created, enrolled)
+        announce_capture(session, result, item.row.lead, self.origin.source, now)
         return created, enrolled
 
     def _check(

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
+from nurture.campaigns.branch_words import branch_lines
 from nurture.campaigns.definition import CampaignDefinition
 from nurture.campaigns.editing import (
     StepEdit,
@@ -176,6 +177,8 @@ class StepEditor:
             "field_errors": field_errors,
             "impact": self.impact(checked),
             "conditions": CONDITIONS,
+            # Shown, not edited here: saving keeps the step's `if:` and `goto:` as stored.
+            "branch": branch_lines(loaded.step),
             "weekdays": WEEKDAYS,
             "test_phone": test_phone,
             "test_result": test_result,

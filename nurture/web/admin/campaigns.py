@@ -4,11 +4,12 @@ and the dry-run timeline. The step editor lives in campaign_editor.py.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -32,11 +33,18 @@ from nurture.campaigns.overview import (
     step_rows,
     version_rows,
 )
+from nurture.campaigns.sample_variants import (
+    ShownVariant,
+    parse_picks,
+    read_variant,
+    shown_variants,
+)
 from nurture.campaigns.sync import load_version
 from nurture.clock import in_calendar
 from nurture.config import Settings
 from nurture.consent.policy import SendingPolicy
 from nurture.leads.zone import valid_zone
+from nurture.sequences.dispatch import promoted_winners
 from nurture.sequences.timing import plan_steps
 from nurture.staff.models import StaffUser
 from nurture.text import counted, local_time
@@ -230,31 +238,63 @@ def _zone_choices(settings: Settings, chosen: str) -> list[str]:
     return zones
 
 
+@dataclass(frozen=True, slots=True)
+class DryRun:
+    """The lead the dry run follows: when and where they sign up, what they do with
+    their messages, and the A/B arms to show (by step key)."""
+
+    start: datetime
+    zone: ZoneInfo
+    sms: bool
+    behaviour: Behaviour
+    arms: dict[str, ShownVariant]
+
+
 def _dry_run_rows(
-    definition: CampaignDefinition,
-    start: datetime,
-    zone: ZoneInfo,
-    policy: SendingPolicy,
-    sms: bool,
-    behaviour: Behaviour,
+    definition: CampaignDefinition, run: DryRun, settings: Settings
 ) -> list[dict[str, Any]]:
     rows = []
+    start, zone = run.start, run.zone
+    policy = SendingPolicy.from_settings(settings)
     plan = plan_steps(
-        definition.spec, start, zone, policy, phone=None, sms_consent=sms, behaviour=behaviour
+        definition.spec,
+        start,
+        zone,
+        policy,
+        phone=None,
+        sms_consent=run.sms,
+        behaviour=run.behaviour,
     )
     for planned in plan:
+        arm = run.arms.get(planned.step.key)
         rows.append(
             {
                 "day": planned.day(start, zone),
                 "key": planned.step.key,
-                "channel": planned.step.channel.value,
+                "channel": planned.step.medium,
                 "when": local_time(planned.due, zone),
                 "moved": planned.moved_note(zone) or "",
                 "skipped": planned.skipped,
                 "branch": planned.branch,
+                "variant": arm,
+                # The arm as the sample lead would read it, through the editor's preview.
+                "reads": read_variant(definition, planned.step, arm.key, settings) if arm else None,
             }
         )
     return rows
+
+
+def _variant_choices(
+    definition: CampaignDefinition | None, picks: dict[str, str], winners: dict[str, str]
+) -> list[dict[str, Any]]:
+    """One choice per A/B tested step: its arms, the sample lead's own, and the one picked."""
+    if definition is None:
+        return []
+    own = shown_variants(definition.spec, {}, winners)
+    return [
+        {"step": key, "own": arm, "arms": arm.keys, "picked": picks.get(key, "")}
+        for key, arm in own.items()
+    ]
 
 
 @router.get("/campaigns/{slug}/timeline")
@@ -269,9 +309,11 @@ def timeline(
     zone: str | None = None,
     sms: str | None = None,
     behaviour: str | None = None,
+    variant: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
     """When each step would reach a sample lead who signs up at `start` in `zone`, on
-    the path the lead's `behaviour` takes through the campaign's branches."""
+    the path the lead's `behaviour` takes through the campaign's branches, and which arm
+    of each A/B test it gets (or the `variant` picked, as STEP=VARIANT, to read)."""
     campaign = _campaign(session, slug)
     definition = _current(session, campaign)
     zone_name = zone or settings.clinic_timezone
@@ -298,10 +340,19 @@ def timeline(
             does = parse_behaviour(behaviour, definition.spec)
         except ValueError as exc:
             problems["behaviour"] = f"Lead's behaviour: {exc}"
+    picks: dict[str, str] = {}
+    if variant and definition is not None:
+        try:
+            picks = parse_picks(variant, definition.spec)
+        except ValueError as exc:
+            problems["variant"] = f"A/B variant: {exc}"
+    # The dispatcher writes a promoted winner for every lead: so does the dry run.
+    winners = {key: won for (_, key), won in promoted_winners(session, {campaign.id}).items()}
     rows: list[dict[str, Any]] = []
     if not problems and definition is not None and signs_up is not None:
-        policy = SendingPolicy.from_settings(settings)
-        rows = _dry_run_rows(definition, signs_up, shown_zone, policy, has_sms, does)
+        arms = shown_variants(definition.spec, picks, winners)
+        run = DryRun(signs_up, shown_zone, has_sms, does, arms)
+        rows = _dry_run_rows(definition, run, settings)
     context = {
         "campaign": campaign,
         "rows": rows,
@@ -312,6 +363,7 @@ def timeline(
         "sms": has_sms,
         "behaviour": behaviour if behaviour is not None else does.label,
         "behaviours": [choice.label for choice in choices],
+        "variant_choices": _variant_choices(definition, picks, winners),
     }
     status_code = 400 if problems else 200
     return admin_page(

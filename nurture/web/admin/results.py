@@ -183,7 +183,7 @@ def results_page(
 
 @router.get("/results/export.csv")
 def results_csv(user: ResultsUser, choice: Chosen) -> Response:
-    """The funnel and per-step table as a CSV download: the page's numbers exactly."""
+    """The funnel, per-step table and A/B variants as a CSV download: the page's numbers."""
     if choice.results is None:
         problems = choice.problems or {"campaign": "there are no campaigns yet"}
         text = "\n".join(
@@ -193,7 +193,7 @@ def results_csv(user: ResultsUser, choice: Chosen) -> Response:
             text + "\n", status_code=choice.status_code if choice.problems else 404
         )
     out = io.StringIO()
-    write_results_csv(choice.results, out)
+    write_results_csv(choice.results, out, choice.tests)
     headers = {
         **NO_STORE,
         "Content-Disposition": f'attachment; filename="{csv_filename(choice.results)}"',

@@ -98,7 +98,7 @@ def add(
     """Add an endpoint and show its secret this once; a problem is shown by its field."""
     now = clock.now()
     try:
-        endpoint, secret = add_endpoint(session, url, events, now)
+        endpoint, secret = add_endpoint(session, url, events, now, app_secret=settings.secret_key)
     except EndpointError as exc:
         session.rollback()
         typed = {"url": url, "events": [event for event in events if event in ALL_EVENTS]}

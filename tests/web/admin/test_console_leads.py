@@ -6,7 +6,8 @@ import csv
 import html
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -184,6 +185,23 @@ def test_a_searched_list_pages_by_posting_the_search_again(
     assert names_listed(second.text) == ["Pat00"]
 
 
+def sent_message(enrollment: Enrollment, step_key: str, now: datetime, **values: Any) -> Message:
+    """The email row delivery writes for `step_key` once sent `now`, with `values` over it."""
+    fields: dict[str, Any] = {
+        "enrollment_id": enrollment.id,
+        "lead_id": enrollment.lead_id,
+        "campaign_id": enrollment.campaign_id,
+        "step_key": step_key,
+        "channel": "email",
+        "status": MessageStatus.SENT,
+        "due_at": now,
+        "sent_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return Message(**(fields | values))
+
+
 def test_lead_page_shows_contact_consent_ledger_messages_replies_and_bookings(
     client: TestClient, db: Database, clock: ManualClock, settings: Settings, campaign: int
 ) -> None:
@@ -193,21 +211,15 @@ def test_lead_page_shows_contact_consent_ledger_messages_replies_and_bookings(
         enrollment = session.scalars(select(Enrollment)).one()
         now = clock.now()
         session.add(
-            Message(
-                enrollment_id=enrollment.id,
-                lead_id=lead.id,
-                campaign_id=enrollment.campaign_id,
-                step_key="welcome-article",
-                channel="email",
+            sent_message(
+                enrollment,
+                "welcome-article",
+                now,
                 status=MessageStatus.DELIVERED,
                 summary="Your article: tight hamstrings",
-                due_at=now,
-                sent_at=now,
                 delivered_at=now,
                 opens=3,
                 clicks=1,
-                created_at=now,
-                updated_at=now,
             )
         )
         session.add(
@@ -240,6 +252,27 @@ def test_lead_page_shows_contact_consent_ledger_messages_replies_and_bookings(
     assert "pending" in text_by_id(page.text, "messages")  # the steps still to come
     assert "Can I come in on Friday?" in text_by_id(page.text, "replies")
     assert "requested" in text_by_id(page.text, "bookings")
+
+
+def test_lead_page_names_the_ab_variant_each_tested_message_was_written_from(
+    client: TestClient, db: Database, clock: ManualClock, settings: Settings, campaign: int
+) -> None:
+    public_id = add_lead(db, clock, settings, "Dana")
+    with db.factory.begin() as session:
+        enrollment = session.scalars(select(Enrollment)).one()
+        summary = "Tight hamstrings? Follow the sciatic nerve from your low back"
+        session.add(
+            sent_message(
+                enrollment, "anatomy-link", clock.now(), summary=summary, variant="nerve-path"
+            )
+        )
+    sign_in_as(client, db, clock, "marketing")
+    page = client.get(f"/admin/leads/{public_id}").text
+
+    tested = text_by_id(page, "message-hamstring-sciatica-anatomy-link")
+    assert "anatomy-link variant nerve-path" in tested
+    assert "Email" in tested
+    assert "variant" not in text_by_id(page, "message-hamstring-sciatica-welcome-article")
 
 
 def test_every_time_on_a_lead_page_is_clinic_time_whatever_the_leads_zone(

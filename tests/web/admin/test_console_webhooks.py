@@ -15,10 +15,18 @@ from nurture.config import Settings
 from nurture.leads.models import Lead
 from nurture.staff.models import AuditEntry
 from nurture.webhooks_out.models import DeliveryStatus, WebhookEndpoint
+from nurture.webhooks_out.sealing import unseal
 from tests.support import Database, every_row
 from tests.web.admin.console import post_form, sign_in_as
 from tests.web.page_parsing import form_fields, text_by_id
-from tests.webhooks_out.outbox import deliveries, download, endpoint, send, stop_email
+from tests.webhooks_out.outbox import (
+    app_secret,
+    deliveries,
+    download,
+    endpoint,
+    send,
+    stop_email,
+)
 from tests.webhooks_out.receiver import receiver
 
 PAGE = "/admin/webhooks"
@@ -65,15 +73,18 @@ def test_an_added_endpoint_shows_its_secret_once_and_is_audited(
     assert response.status_code == 200
     [added] = endpoints(db)
     assert (added.url, added.events, added.enabled) == (CRM, ["lead.booked"], True)
-    assert text_by_id(response.text, "secret") == added.secret
+    shown = text_by_id(response.text, "secret")
+    assert shown.startswith("whsec_")
+    assert unseal(added.secret, app_secret()) == shown  # stored sealed, never as shown
+    assert shown not in added.secret
     assert response.headers["cache-control"] == "no-store"
     later = client.get(PAGE)
-    assert added.secret not in later.text  # never again
+    assert shown not in later.text  # never again
     assert CRM in text_by_id(later.text, "webhook-endpoints")
     with db.factory() as session:
         audited = session.scalars(select(AuditEntry).where(AuditEntry.action == "webhook.added"))
         entry = audited.one()
-    assert added.secret not in repr(entry.detail) + entry.target
+    assert shown not in repr(entry.detail) + entry.target
 
 
 @pytest.mark.parametrize(
