@@ -25,5 +25,9 @@ def screenshot(page: Page, name: str) -> Path:
     """Save the whole page as var/screenshots/<name>.png; returns the file."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    # A full-page picture keeps the scroll position, so sticky table headings would be
+    # drawn where the screen's top was (over a table's last row); from the top they
+    # sit where a reader first sees them.
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=True)
     return path

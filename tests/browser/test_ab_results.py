@@ -1,6 +1,7 @@
 """Marketing reads an A/B subject test in Chromium: each variant's messages with the rate
 and 95% interval of each response, the comparison with the first variant, and the winner
-the recount promoted, with when and why."""
+the recount promoted, with when and why; and the funnel table still reads right once the
+page has scrolled past it."""
 
 from __future__ import annotations
 
@@ -53,3 +54,21 @@ def test_the_ab_results_show_each_variant_with_intervals_and_the_promoted_winner
     expect(test.locator("tr.winner th")).to_contain_text("nerve-path")
     test.scroll_into_view_if_needed()
     screenshot(page, "ab-results")
+
+
+def test_the_funnel_stage_names_stay_on_their_rows_when_the_page_scrolls_past(
+    page: Page, console_site: ConsoleSite
+) -> None:
+    login(page, ACCOUNTS["marketing"], PASSWORD)
+    page.goto("/admin/results")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    funnel = page.locator("#funnel-table")
+    box = funnel.bounding_box()
+    assert box is not None and box["y"] + box["height"] < 0, "the funnel is out of view"
+    rows = funnel.locator("tbody tr").all()
+    assert len(rows) == 6
+    # A sticky row heading would have followed the screen's top down to the table's end.
+    for row in rows:
+        label, count = row.locator("th").bounding_box(), row.locator("td").first.bounding_box()
+        assert label is not None and count is not None
+        assert abs(label["y"] - count["y"]) < 1, row.inner_text()
