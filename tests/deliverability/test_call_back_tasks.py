@@ -18,7 +18,8 @@ from nurture.messages.short_links import ShortLink, follow
 from nurture.replies.inbox import resolve_inbox_item
 from nurture.replies.models import InboxItem, InboxKind, InboxStatus
 from nurture.sequences.models import Enrollment, EnrollmentStatus
-from tests.deliverability.conftest import SentEmail, Sequence
+from tests.deliverability.conftest import ADDRESS, SentEmail, Sequence
+from tests.factories import capture
 
 CALL_BACK = "screening-call-back"
 # Sign-up is Monday 09:00 in Chicago: the screening text goes on day 12 (Saturday, 10:00,
@@ -157,3 +158,22 @@ def test_a_lead_who_texted_stop_after_tapping_the_link_is_not_called(
     task = sequence.messages()[CALL_BACK]
     assert (task.status, task.reason) == ("skipped", "no sms consent")
     assert inbox(sequence) == []
+
+
+def test_the_texts_frequency_cap_does_not_hold_back_the_desks_call(sequence: Sequence) -> None:
+    # Signed up at 02:00 on a Thursday: the screening text waits for 10:00 on day 12 and
+    # the call falls due at 09:00 the next day, inside the texts' one-a-day cap. A person
+    # calls and no message goes, so the cap does not hold the call until 10:00.
+    sequence.clock.advance(timedelta(days=2, hours=17))  # Monday 09:00 -> Thursday 02:00
+    capture(sequence.db.factory, sequence.clock, sequence.settings, email=ADDRESS)
+    start = sequence.clock.now()
+    sequence.run(until=start + timedelta(days=12, hours=9), step=HOURLY)
+    tap_the_screening_link(sequence)
+    sequence.run(until=start + timedelta(days=13, hours=9), step=HOURLY)
+    zone = sequence.settings.clinic_zone
+    invite = sequence.messages()["sms-screening-invite"]
+    task = sequence.messages()[CALL_BACK]
+    assert invite.sent_at is not None and task.sent_at is not None
+    assert invite.sent_at.astimezone(zone).strftime("%a %H:%M") == "Tue 10:00"
+    assert task.status == "sent"
+    assert task.sent_at.astimezone(zone).strftime("%a %H:%M") == "Wed 09:00"

@@ -24,13 +24,16 @@ CALL_BACK = "screening-call-back"
 
 
 def plan(
-    spec: CampaignSpec, settings: Settings, behaviour: str, *, sms: bool = True
+    spec: CampaignSpec,
+    settings: Settings,
+    behaviour: str,
+    *,
+    sms: bool = True,
+    start: datetime = MONDAY_9AM,
 ) -> dict[str, PlannedStep]:
     does = parse_behaviour(behaviour, spec)
     policy = SendingPolicy.from_settings(settings)
-    steps = plan_steps(
-        spec, MONDAY_9AM, CHICAGO, policy, phone=None, sms_consent=sms, behaviour=does
-    )
+    steps = plan_steps(spec, start, CHICAGO, policy, phone=None, sms_consent=sms, behaviour=does)
     return {planned.step.key: planned for planned in steps}
 
 
@@ -67,6 +70,21 @@ def test_a_lead_who_taps_the_screening_text_is_on_the_desks_call_list_in_the_dry
     assert steps[CALL_BACK].branch == (
         "branch taken: clicked sms-screening-invite on day 12 and has not booked"
     )
+
+
+def test_the_text_frequency_cap_does_not_hold_back_the_desks_call_in_the_dry_run(
+    settings: Settings,
+) -> None:
+    # Signed up at 02:00 on a Thursday: the screening text waits for 10:00 on day 12, and
+    # the call falls due at 09:00 the next day, inside the texts' one-a-day cap. The gate
+    # lets a call-back through there (a person calls, no message is sent); so does the plan.
+    thursday_night = datetime(2026, 11, 5, 8, 1, tzinfo=UTC)
+    steps = plan(SPEC, settings, "clicks sms-screening-invite", start=thursday_night)
+    texted = steps["sms-screening-invite"].due.astimezone(CHICAGO)
+    called = steps[CALL_BACK].due.astimezone(CHICAGO)
+    assert (texted.day, texted.hour) == (17, 10)
+    assert (called.day, called.hour, called.minute) == (18, 9, 0)
+    assert not [why for why in steps[CALL_BACK].moved_by if "frequency cap" in why]
 
 
 def test_clicking_another_step_leaves_the_anatomy_email_unopened(settings: Settings) -> None:
