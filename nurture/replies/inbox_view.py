@@ -28,7 +28,7 @@ class InboxRow:
     last_message_at: datetime
     first_name: str | None  # None: the sender is not a lead
     lead_public_id: str | None
-    sender: str  # the address the latest message came from
+    sender: str  # the address the latest message came from; a call-back's number to call
     latest_text: str
     kind: str = InboxKind.REPLY.value
     note: str | None = None  # a call-back's note for the desk
@@ -52,17 +52,19 @@ def open_items(
 ) -> list[InboxRow]:
     """A page of open items (at `location_ids`, when given), the latest message first."""
     items = session.execute(
-        select(InboxItem, Lead.first_name, Lead.public_id)
+        select(InboxItem, Lead.first_name, Lead.public_id, Lead.phone)
         .outerjoin(Lead, Lead.id == InboxItem.lead_id)
         .where(*_open(location_ids))
         .order_by(InboxItem.last_message_at.desc(), InboxItem.id.desc())
         .offset(offset)
         .limit(limit)
     ).all()
-    latest = _latest_messages(session, [item.id for item, _, _ in items])
+    latest = _latest_messages(session, [item.id for item, *_ in items])
     rows = []
-    for item, first_name, public_id in items:
+    for item, first_name, public_id, phone in items:
         message = latest.get(item.id)
+        # A call-back has no message of the lead's: its sender is the number to call.
+        to_call = phone if item.kind == InboxKind.CALL_BACK else None
         rows.append(
             InboxRow(
                 item_id=item.id,
@@ -71,7 +73,7 @@ def open_items(
                 last_message_at=item.last_message_at,
                 first_name=first_name,
                 lead_public_id=public_id,
-                sender=message.sender if message else "",
+                sender=message.sender if message else (to_call or ""),
                 latest_text=message.body if message else "",
                 kind=item.kind,
                 note=item.note,

@@ -21,6 +21,7 @@ from nurture.replies.sms_inbound import InboundSms, SmsOutcome, receive_sms
 from nurture.sequences.models import Enrollment, EnrollmentStatus
 from nurture.staff.models import AuditEntry
 from nurture.web.admin import inbox as inbox_pages
+from nurture.web.pages import display_phone
 from tests.factories import capture
 from tests.harness import Harness
 from tests.replies.conftest import PHONE, Texter, new_sid, rows
@@ -429,9 +430,12 @@ def test_a_call_back_shows_the_desk_whom_to_call_and_why_and_resolving_resumes(
         )
         item_id = item.id
     assert enrollment_status(db) == EnrollmentStatus.PAUSED
-    listed = text_by_id(client.get("/admin/inbox").text, "inbox")
+    inbox_page = client.get("/admin/inbox").text
+    listed = text_by_id(inbox_page, "inbox")
     assert "Dana Phone call Dana tapped the screening link and has not booked." in listed
     assert "call back" in listed
+    # The desk can call from the list: the lead's number, as a link a phone dials.
+    assert f'<a href="tel:{PHONE}">{display_phone(PHONE)}</a>' in inbox_page
     page = client.get(f"/admin/inbox/{item_id}")
     assert page.status_code == 200
     assert text_by_id(page.text, "call-back-note") == note
