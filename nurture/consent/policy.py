@@ -69,6 +69,11 @@ class SendingPolicy:
                 windows.append(self.state_sms_hours[state])
         return tuple(windows)
 
+    def capped(self, step: StepSpec) -> bool:
+        """Whether the frequency cap holds `step`: a message on a capped channel. A task
+        (the desk's call-back) sends the lead nothing, so no cap counts or holds it."""
+        return step.task is None and step.channel in self.caps
+
     def cap_release(
         self, channel: Channel, recent: list[datetime], now: datetime
     ) -> datetime | None:

@@ -95,6 +95,13 @@ def backoff(attempts: int, retry_after: float | None) -> float:
     return min(wait, RETRY_CAP_SECONDS)
 
 
+def _template_failed(message_id: int, problem: TemplateProblem) -> outbox.Move:
+    """A step whose template does not render ends failed, the problem as its reason."""
+    return outbox.Move(
+        message_id, MessageStatus.FAILED, {"reason": f"template error: {problem}"[:300]}
+    )
+
+
 def _settle(message_id: int, decision: Decision) -> outbox.Move | None:
     """The move a gate refusal settles on, or None when the message may go."""
     if decision.action is Action.SKIP:
@@ -248,8 +255,7 @@ class Delivery:
             links.extend((message.id, link) for link in used)
             return outbound
         except TemplateProblem as exc:
-            reason = {"reason": f"template error: {exc}"[:300]}
-            return outbox.Move(message.id, MessageStatus.FAILED, reason)
+            return _template_failed(message.id, exc)
 
     def _hand_to_desk(
         self,
@@ -270,9 +276,7 @@ class Delivery:
         try:
             note = render_sms(definition, step, message_context(settings, lead, definition))
         except TemplateProblem as exc:
-            return outbox.Move(
-                message.id, MessageStatus.FAILED, {"reason": f"template error: {exc}"[:300]}
-            )
+            return _template_failed(message.id, exc)
         opened = open_call_back(
             session, lead_id=lead.id, phone=lead.phone or "", note=note, now=now
         )

@@ -76,8 +76,7 @@ def campaign_gate_facts(
         condition=step.condition,
         windows=policy.windows(step, lead.phone),
         zone=lead_zone(lead.timezone, lead.phone, settings.clinic_zone),
-        # The frequency cap counts what reaches the lead: a desk's call-back is a person.
-        cap_release=None if step.task else state.cap_release,
+        cap_release=state.cap_release if policy.capped(step) else None,
         campaign_paused=campaign_paused,
         branch=branch,
         history=replace(history, booked=state.booked) if history is not None else None,

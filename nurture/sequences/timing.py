@@ -137,10 +137,7 @@ def plan_steps(
         if skipped is None and rules is not None:
             verdict = decide(rules, History(enrolled_at, dict(did)), due, zone)
             branch, skipped = (verdict.reason, None) if verdict.taken else (None, verdict.reason)
-        if skipped is None and step.task:
-            # A call-back is the desk's work, not a message: no cap holds it (as in the gate).
-            did[step.key] = behaviour.record(step, due)
-        elif skipped is None:
+        if skipped is None and policy.capped(step):
             # The gate holds a message over the frequency cap until the cap lets it out.
             sent = handed_off.setdefault(step.channel, [])
             release = policy.cap_release(step.channel, sent, due)
@@ -149,6 +146,7 @@ def plan_steps(
                 cap = policy.caps[step.channel]
                 moved += (f"the {step.channel.value} frequency cap ({cap.count} per {cap.period})",)
             sent.append(due)
+        if skipped is None:
             did[step.key] = behaviour.record(step, due)
         planned.append(PlannedStep(step, nominal, due, moved, skipped, branch))
     return planned

@@ -14,6 +14,7 @@ from nurture.booking.service import book_screening
 from nurture.channel import Channel
 from nurture.consent.ledger import Evidence
 from nurture.consent.opt_out import OptOut, Skip, opt_out
+from nurture.messages.deliver import Delivery
 from nurture.messages.short_links import ShortLink, follow
 from nurture.replies.inbox import resolve_inbox_item
 from nurture.replies.models import InboxItem, InboxKind, InboxStatus
@@ -177,3 +178,21 @@ def test_the_texts_frequency_cap_does_not_hold_back_the_desks_call(sequence: Seq
     assert invite.sent_at.astimezone(zone).strftime("%a %H:%M") == "Tue 10:00"
     assert task.status == "sent"
     assert task.sent_at.astimezone(zone).strftime("%a %H:%M") == "Wed 09:00"
+
+
+def test_a_call_back_delivered_twice_puts_the_lead_on_the_call_list_once(
+    sequence: Sequence, welcome: SentEmail
+) -> None:
+    # Invariant 1 for a task: the item is opened in the commit that settles the row, so a
+    # duplicate deliver task (a broker re-delivery) finds it settled and does nothing.
+    start = run_to_the_tap(sequence)
+    run_past_the_call(sequence, start)
+    task = sequence.messages()[CALL_BACK]
+    [before] = inbox(sequence)
+    again = Delivery(
+        sequence.db.factory, sequence.clock, sequence.settings, sequence.email, sequence.sms
+    )
+    again.deliver_batch([task.id])
+    [after] = inbox(sequence)
+    assert (after.id, after.note) == (before.id, before.note)
+    assert sequence.messages()[CALL_BACK].reason == task.reason
